@@ -1,0 +1,48 @@
+// s3: the S3 REST API over a store::Backend: addressing, SigV4 authentication, the operations,
+// XML bodies and S3 error replies.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "http/http.h"
+#include "store/store.h"
+
+namespace skyway::s3 {
+
+struct Credential {
+  std::string access_key;
+  std::string secret_key;
+};
+
+struct Config {
+  std::string region = "us-east-1";
+  // Host names under which "<bucket>.<domain>" selects a bucket (virtual-host-style).
+  std::vector<std::string> domains = {"localhost"};
+  std::vector<Credential> credentials;
+  int64_t max_clock_skew_seconds = 15 * 60;
+  uint64_t max_object_size = 5ull << 30;  // single PUT, as S3
+  size_t max_key_bytes = 1024;
+  size_t max_user_metadata_bytes = 2048;
+};
+
+class Service {
+ public:
+  // REQUIRES: backend outlives the service.
+  Service(store::Backend* backend, Config config);
+
+  // Serves one request: authenticates, routes and answers (errors as S3 XML).
+  void Handle(http::Request& request, http::Response& response);
+  // Shapes replies to requests the HTTP layer could not parse, as S3 XML errors.
+  static void FormatProtocolError(int status, std::string_view reason, std::string_view message,
+                                  http::Response& response);
+
+ private:
+  store::Backend* backend_;
+  Config config_;
+  std::atomic<uint64_t> next_request_{1};
+  std::string host_id_;
+};
+
+}  // namespace skyway::s3
