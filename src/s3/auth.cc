@@ -55,28 +55,34 @@ Status CheckScope(const Context& ctx, const sigv4::Authorization& auth, std::str
   return Status::Ok();
 }
 
-}  // namespace
-
-Status Authenticate(Context& ctx) {
-  auto header = ctx.req.headers.Get("authorization");
-  if (!header) {
-    if (ctx.req.Query("X-Amz-Signature")) {
-      return S3Error("NotImplemented", "presigned URLs are not supported yet");
-    }
-    return S3Error("AccessDenied", "anonymous requests are not allowed");
+// The check both forms share: scope, then the signature over the canonical request.
+Status VerifySignature(Context& ctx, const sigv4::Authorization& auth, const std::string& amz_date,
+                       std::string_view payload_hash, std::string_view skip_query) {
+  const Credential* cred = FindCredential(ctx.config, auth.access_key);
+  if (cred == nullptr) return S3Error("InvalidAccessKeyId");
+  RETURN_IF_ERROR(CheckScope(ctx, auth, amz_date));
+  sigv4::RequestParts parts{ctx.req.method, ctx.req.path, {}, ctx.req.headers.all(),
+                            std::string(payload_hash)};
+  for (const auto& q : ctx.req.query) {
+    if (q.first != skip_query) parts.query.push_back(q);
   }
-  if (StartsWith(*header, "AWS ")) {
+  std::string canonical = sigv4::CanonicalRequest(parts, auth.signed_headers);
+  std::string expected = sigv4::Sign(sigv4::SigningKey(cred->secret_key, auth.scope),
+                                     sigv4::StringToSign(amz_date, auth.scope, canonical));
+  if (!sigv4::ConstantTimeEquals(expected, auth.signature)) return S3Error("SignatureDoesNotMatch");
+  return Status::Ok();
+}
+
+Status AuthenticateHeader(Context& ctx, std::string_view header) {
+  if (StartsWith(header, "AWS ")) {
     return S3Error("InvalidRequest",
                    "the authorization mechanism you have provided is not supported; please use "
                    "AWS4-HMAC-SHA256");
   }
-  auto parsed = sigv4::ParseAuthorization(*header);
+  auto parsed = sigv4::ParseAuthorization(header);
   if (!parsed.ok()) return S3Error("AuthorizationHeaderMalformed", parsed.status().message());
-  const sigv4::Authorization& auth = *parsed;
-  const Credential* cred = FindCredential(ctx.config, auth.access_key);
-  if (cred == nullptr) return S3Error("InvalidAccessKeyId");
+  if (!FindCredential(ctx.config, parsed->access_key)) return S3Error("InvalidAccessKeyId");
   ASSIGN_OR_RETURN(std::string amz_date, RequestTime(ctx));
-  RETURN_IF_ERROR(CheckScope(ctx, auth, amz_date));
   auto payload = ctx.req.headers.Get("x-amz-content-sha256");
   if (!payload) {
     return S3Error("InvalidRequest", "missing required header for this request: x-amz-content-sha256");
@@ -87,14 +93,59 @@ Status Authenticate(Context& ctx) {
   if (*payload != sigv4::kUnsignedPayload && !IsHexSha256(*payload)) {
     return S3Error("InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or a SHA-256");
   }
-  sigv4::RequestParts parts{ctx.req.method, ctx.req.path, ctx.req.query, ctx.req.headers.all(),
-                            std::string(*payload)};
-  std::string canonical = sigv4::CanonicalRequest(parts, auth.signed_headers);
-  std::string expected = sigv4::Sign(sigv4::SigningKey(cred->secret_key, auth.scope),
-                                     sigv4::StringToSign(amz_date, auth.scope, canonical));
-  if (!sigv4::ConstantTimeEquals(expected, auth.signature)) return S3Error("SignatureDoesNotMatch");
+  RETURN_IF_ERROR(VerifySignature(ctx, *parsed, amz_date, *payload, ""));
   ctx.payload_hash = std::string(*payload);
   return Status::Ok();
+}
+
+// Query-string authentication (presigned URLs): X-Amz-Algorithm, -Credential, -Date, -Expires,
+// -SignedHeaders and -Signature; the payload is unsigned.
+Status AuthenticateQuery(Context& ctx) {
+  const http::Request& req = ctx.req;
+  auto algorithm = req.Query("X-Amz-Algorithm");
+  auto credential = req.Query("X-Amz-Credential");
+  auto date = req.Query("X-Amz-Date");
+  auto expires = req.Query("X-Amz-Expires");
+  auto headers = req.Query("X-Amz-SignedHeaders");
+  auto signature = req.Query("X-Amz-Signature");
+  if (!algorithm || *algorithm != sigv4::kAlgorithm) {
+    return S3Error("AuthorizationQueryParametersError", "X-Amz-Algorithm must be AWS4-HMAC-SHA256");
+  }
+  if (!credential || !date || !expires || !headers || !signature) {
+    return S3Error("AuthorizationQueryParametersError",
+                   "presigned URLs need X-Amz-Credential, X-Amz-Date, X-Amz-Expires, "
+                   "X-Amz-SignedHeaders and X-Amz-Signature");
+  }
+  auto parsed = sigv4::ParseAuthorization(std::string(sigv4::kAlgorithm) + " Credential=" +
+                                          std::string(*credential) + ", SignedHeaders=" +
+                                          std::string(*headers) + ", Signature=" +
+                                          std::string(*signature));
+  if (!parsed.ok()) return S3Error("AuthorizationQueryParametersError", parsed.status().message());
+  auto seconds = ParseUint64(*expires);
+  auto when = ParseHttpDate(*date);
+  if (!seconds || *seconds < 1 || *seconds > 604800 || !when || date->size() != 16) {
+    return S3Error("AuthorizationQueryParametersError",
+                   "X-Amz-Expires must be 1 to 604800 seconds and X-Amz-Date YYYYMMDDTHHMMSSZ");
+  }
+  int64_t now = NowNanos() / 1000000000;
+  if (*when - now > ctx.config.max_clock_skew_seconds) {
+    return S3Error("AccessDenied", "request is not valid yet");
+  }
+  if (now > *when + static_cast<int64_t>(*seconds)) return S3Error("AccessDenied", "request has expired");
+  std::string payload(req.headers.Get("x-amz-content-sha256").value_or(sigv4::kUnsignedPayload));
+  RETURN_IF_ERROR(VerifySignature(ctx, *parsed, std::string(*date), payload, "X-Amz-Signature"));
+  ctx.payload_hash = sigv4::kUnsignedPayload;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Authenticate(Context& ctx) {
+  if (auto header = ctx.req.headers.Get("authorization")) return AuthenticateHeader(ctx, *header);
+  if (ctx.req.Query("X-Amz-Signature") || ctx.req.Query("X-Amz-Algorithm")) {
+    return AuthenticateQuery(ctx);
+  }
+  return S3Error("AccessDenied", "anonymous requests are not allowed");
 }
 
 Result<std::string> ReadSmallBody(Context& ctx, size_t max_bytes) {

@@ -16,6 +16,7 @@ struct ErrorEntry {
 constexpr ErrorEntry kErrors[] = {
     {"AccessDenied", 403, "Access Denied"},
     {"AuthorizationHeaderMalformed", 400, "The authorization header is malformed."},
+    {"AuthorizationQueryParametersError", 400, "Error parsing the X-Amz-Credential parameter."},
     {"BadDigest", 400, "The Content-MD5 you specified did not match what we received."},
     {"BadRequest", 400, "The request could not be parsed."},
     {"BucketAlreadyExists", 409, "The requested bucket name is not available."},
