@@ -212,6 +212,19 @@ def test_awkward_keys_round_trip(s3, bucket, key):
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
 
+def test_empty_put_keeps_connection_usable(server, bucket):
+    """boto3 sends Expect: 100-continue even with an empty body. After the server answered
+    such a PUT without an interim 100 Continue, botocore <= 1.42 misreads the next response on
+    that pooled connection (boto/botocore#3755) and waits for its read timeout. S3 always sends
+    100 Continue, so boto3 works against it; a compatible server must keep boto3 working too."""
+    from conftest import make_client
+    client = make_client(server.endpoint, max_pool_connections=1, read_timeout=5)
+    client.put_object(Bucket=bucket, Key="empty", Body=b"")
+    client.put_object(Bucket=bucket, Key="after", Body=b"after the empty one")
+    assert get_bytes(client, bucket, "after") == b"after the empty one"
+    assert get_bytes(client, bucket, "empty") == b""
+
+
 def test_overwrite_replaces_object(s3, bucket):
     put(s3, bucket, "k", b"first version", ContentType="text/plain", Metadata={"v": "1"})
     put(s3, bucket, "k", b"second")
