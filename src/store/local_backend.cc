@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <rocksdb/write_batch.h>
+
 #include <cerrno>
 #include <functional>
 #include <unordered_set>
@@ -34,20 +36,23 @@ Status MakeDir(const std::string& path) {
   return Status::Ok();
 }
 
+// Writes a new data file; Commit fsyncs it (and its directory entry) before handing it to the
+// publish step, which makes it visible. Dropped without a commit, the file is removed.
 class LocalObjectWriter : public ObjectWriter {
  public:
-  LocalObjectWriter(LocalBackend* backend, std::string bucket, std::string key,
-                    std::string data_id, UniqueFd fd)
-      : backend_(backend),
-        bucket_(std::move(bucket)),
-        key_(std::move(key)),
+  using Publish = std::function<Status(const std::string&, ObjectMeta&)>;
+  LocalObjectWriter(std::string path, std::string dir, std::string data_id, UniqueFd fd,
+                    Publish publish)
+      : path_(std::move(path)),
+        dir_(std::move(dir)),
         data_id_(std::move(data_id)),
-        fd_(std::move(fd)) {}
+        fd_(std::move(fd)),
+        publish_(std::move(publish)) {}
 
   ~LocalObjectWriter() override {
     if (!committed_) {
       fd_ = UniqueFd();
-      ::unlink(backend_->DataPath(data_id_).c_str());
+      ::unlink(path_.c_str());
     }
   }
 
@@ -61,21 +66,18 @@ class LocalObjectWriter : public ObjectWriter {
 
   Result<ObjectMeta> Commit(ObjectMeta meta) override {
     if (::fsync(fd_.get()) != 0) return Status::FromErrno("fsync object data", errno);
-    RETURN_IF_ERROR(FsyncDir(backend_->DataDir(data_id_)));
-    ObjectRecord record;
-    record.data_id = data_id_;
-    record.meta = std::move(meta);
-    record.meta.size = written_;
-    record.meta.mtime_nanos = NowNanos();
-    RETURN_IF_ERROR(backend_->CommitObject(bucket_, key_, record));
+    RETURN_IF_ERROR(FsyncDir(dir_));
+    meta.size = written_;
+    meta.mtime_nanos = NowNanos();
+    RETURN_IF_ERROR(publish_(data_id_, meta));
     committed_ = true;
-    return record.meta;
+    return meta;
   }
 
  private:
-  LocalBackend* backend_;
-  std::string bucket_, key_, data_id_;
+  std::string path_, dir_, data_id_;
   UniqueFd fd_;
+  Publish publish_;
   uint64_t written_ = 0;
   bool committed_ = false;
 };
@@ -127,6 +129,10 @@ Status LocalBackend::SweepOrphans() {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek("o/"); it->Valid() && it->key().starts_with("o/"); it->Next()) {
     ASSIGN_OR_RETURN(ObjectRecord r, DecodeObject(it->value().ToStringView()));
+    for (const auto& ref : r.data) live.insert(ref.id);
+  }
+  for (it->Seek("p/"); it->Valid() && it->key().starts_with("p/"); it->Next()) {
+    ASSIGN_OR_RETURN(PartRecord r, DecodePart(it->value().ToStringView()));
     live.insert(r.data_id);
   }
   RETURN_IF_ERROR(FromRocks(it->status()));
@@ -173,7 +179,24 @@ Status LocalBackend::DeleteBucket(const std::string& bucket) {
   if (it->Valid() && it->key().starts_with(prefix)) {
     return Status(Code::kFailedPrecondition, kBucketNotEmpty, "bucket is not empty: " + bucket);
   }
-  return FromRocks(db_->Delete(SyncWrite(), BucketKey(bucket)));
+  // Uploads in progress go with the bucket, in the same batch.
+  rocksdb::WriteBatch batch;
+  std::vector<std::string> part_files;
+  std::string uploads = UploadKeyPrefix(bucket);
+  for (it->Seek(uploads); it->Valid() && it->key().starts_with(uploads); it->Next()) {
+    std::string upload_id = it->key().ToString().substr(it->key().ToString().rfind('\0') + 1);
+    ASSIGN_OR_RETURN(auto parts, ReadParts(upload_id));
+    for (const auto& p : parts) {
+      batch.Delete(PartKey(upload_id, p.info.number));
+      part_files.push_back(p.data_id);
+    }
+    batch.Delete(it->key());
+  }
+  RETURN_IF_ERROR(FromRocks(it->status()));
+  batch.Delete(BucketKey(bucket));
+  RETURN_IF_ERROR(FromRocks(db_->Write(SyncWrite(), &batch)));
+  RemoveDataFiles(part_files);
+  return Status::Ok();
 }
 
 Result<BucketInfo> LocalBackend::GetBucket(const std::string& bucket) {
@@ -195,37 +218,48 @@ Result<std::vector<BucketInfo>> LocalBackend::ListBuckets() {
   return out;
 }
 
-Result<std::unique_ptr<ObjectWriter>> LocalBackend::PutObject(const std::string& bucket,
-                                                              const std::string& key) {
-  RETURN_IF_ERROR(GetBucket(bucket).status());
+Result<std::unique_ptr<ObjectWriter>> LocalBackend::NewWriter(Publish publish) {
   std::string data_id = HexEncode(RandomBytes(16));
   std::string path = DataPath(data_id);
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd.valid()) return Status::FromErrno("create " + path, errno);
-  return std::unique_ptr<ObjectWriter>(
-      new LocalObjectWriter(this, bucket, key, std::move(data_id), std::move(fd)));
+  return std::unique_ptr<ObjectWriter>(new LocalObjectWriter(
+      path, DataDir(data_id), data_id, std::move(fd), std::move(publish)));
+}
+
+Result<std::unique_ptr<ObjectWriter>> LocalBackend::PutObject(const std::string& bucket,
+                                                              const std::string& key) {
+  RETURN_IF_ERROR(GetBucket(bucket).status());
+  return NewWriter([this, bucket, key](const std::string& data_id, ObjectMeta& meta) {
+    ObjectRecord record{meta, {DataRef{data_id, meta.size}}};
+    return CommitObject(bucket, key, record);
+  });
 }
 
 Status LocalBackend::CommitObject(const std::string& bucket, const std::string& key,
                                   const ObjectRecord& record) {
-  std::string replaced;
+  std::vector<std::string> replaced;
   {
     std::shared_lock<std::shared_mutex> bucket_lock(bucket_mu_);
     std::lock_guard<std::mutex> key_lock(KeyLock(bucket, key));
     RETURN_IF_ERROR(GetBucket(bucket).status());
     auto old = ReadRecord(bucket, key);
-    if (old.ok()) replaced = old->data_id;
+    if (old.ok()) {
+      for (const auto& ref : old->data) replaced.push_back(ref.id);
+    }
     RETURN_IF_ERROR(FromRocks(db_->Put(SyncWrite(), ObjectKey(bucket, key), EncodeObject(record))));
   }
-  if (!replaced.empty()) RETURN_IF_ERROR(RemoveDataFile(replaced));
+  RemoveDataFiles(replaced);
   return Status::Ok();
 }
 
-Status LocalBackend::RemoveDataFile(const std::string& data_id) {
-  if (::unlink(DataPath(data_id).c_str()) != 0 && errno != ENOENT) {
-    return Status::FromErrno("unlink " + DataPath(data_id), errno);
+// Unlinking is cleanup after a commit: a failure leaves an orphan for the next start's sweep.
+void LocalBackend::RemoveDataFiles(const std::vector<std::string>& data_ids) {
+  for (const auto& id : data_ids) {
+    if (::unlink(DataPath(id).c_str()) != 0 && errno != ENOENT) {
+      LogWarn("store: unlink " + DataPath(id) + " failed; swept at next start");
+    }
   }
-  return Status::Ok();
 }
 
 Result<ObjectRecord> LocalBackend::ReadRecord(const std::string& bucket, const std::string& key) {
@@ -245,32 +279,49 @@ Result<ObjectMeta> LocalBackend::HeadObject(const std::string& bucket, const std
 }
 
 Result<ObjectData> LocalBackend::OpenObject(const std::string& bucket, const std::string& key) {
-  // A concurrent replace may unlink the file between reading the record and opening it: read
+  // A concurrent replace may unlink a file between reading the record and opening it: read
   // the record again (the new one is committed by then).
   for (int attempt = 0; attempt < 8; attempt++) {
     ASSIGN_OR_RETURN(ObjectRecord r, ReadRecord(bucket, key));
-    int fd = ::open(DataPath(r.data_id).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) continue;
-    if (fd < 0) return Status::FromErrno("open object data", errno);
     ObjectData data;
+    bool replaced = false;
+    for (const auto& ref : r.data) {
+      int fd = ::open(DataPath(ref.id).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0 && errno == ENOENT) {
+        replaced = true;
+        break;
+      }
+      if (fd < 0) return Status::FromErrno("open object data", errno);
+      data.extents.push_back(Extent{std::make_shared<UniqueFd>(fd), 0, ref.size});
+    }
+    if (replaced) continue;
     data.meta = std::move(r.meta);
-    data.extents.push_back(Extent{std::make_shared<UniqueFd>(fd), 0, data.meta.size});
     return data;
   }
   return Status(Code::kAborted, "", "object kept changing while being opened");
 }
 
 Status LocalBackend::DeleteObject(const std::string& bucket, const std::string& key) {
-  std::string removed;
+  std::vector<std::string> removed;
   {
     std::shared_lock<std::shared_mutex> bucket_lock(bucket_mu_);
     std::lock_guard<std::mutex> key_lock(KeyLock(bucket, key));
     auto old = ReadRecord(bucket, key);
     if (!old.ok()) return old.status().reason() == kNoSuchKey ? Status::Ok() : old.status();
-    removed = old->data_id;
+    for (const auto& ref : old->data) removed.push_back(ref.id);
     RETURN_IF_ERROR(FromRocks(db_->Delete(SyncWrite(), ObjectKey(bucket, key))));
   }
-  return RemoveDataFile(removed);
+  RemoveDataFiles(removed);
+  return Status::Ok();
+}
+
+Status LocalBackend::SetObjectAttrs(const std::string& bucket, const std::string& key,
+                                    std::vector<std::pair<std::string, std::string>> attrs) {
+  std::shared_lock<std::shared_mutex> bucket_lock(bucket_mu_);
+  std::lock_guard<std::mutex> key_lock(KeyLock(bucket, key));
+  ASSIGN_OR_RETURN(ObjectRecord record, ReadRecord(bucket, key));
+  record.meta.attrs = std::move(attrs);
+  return FromRocks(db_->Put(SyncWrite(), ObjectKey(bucket, key), EncodeObject(record)));
 }
 
 }  // namespace skyway::store

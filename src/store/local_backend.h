@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -29,10 +30,25 @@ class LocalBackend : public Backend {
   Result<ObjectData> OpenObject(const std::string& bucket, const std::string& key) override;
   Status DeleteObject(const std::string& bucket, const std::string& key) override;
   Result<ListResult> ListObjects(const std::string& bucket, const ListOptions& opts) override;
+  Status SetObjectAttrs(const std::string& bucket, const std::string& key,
+                        std::vector<std::pair<std::string, std::string>> attrs) override;
 
-  // Used by the writer: publishes record under bucket/key and removes the replaced data file.
-  Status CommitObject(const std::string& bucket, const std::string& key,
-                      const ObjectRecord& record);
+  Result<std::string> CreateUpload(const std::string& bucket, const std::string& key,
+                                   std::vector<std::pair<std::string, std::string>> attrs) override;
+  Result<UploadInfo> GetUpload(const std::string& bucket, const std::string& key,
+                               const std::string& upload_id) override;
+  Result<std::unique_ptr<ObjectWriter>> PutPart(const std::string& bucket, const std::string& key,
+                                                const std::string& upload_id, int number) override;
+  Result<std::vector<PartInfo>> ListParts(const std::string& bucket, const std::string& key,
+                                          const std::string& upload_id) override;
+  Status AbortUpload(const std::string& bucket, const std::string& key,
+                     const std::string& upload_id) override;
+  Result<ObjectMeta> CompleteUpload(const std::string& bucket, const std::string& key,
+                                    const std::string& upload_id, const std::vector<int>& parts,
+                                    ObjectMeta meta) override;
+  Result<std::vector<UploadInfo>> ListUploads(const std::string& bucket,
+                                              const UploadListOptions& opts) override;
+
   std::string DataPath(const std::string& data_id) const;
   std::string DataDir(const std::string& data_id) const;
 
@@ -41,7 +57,19 @@ class LocalBackend : public Backend {
   Status Init();
   Status SweepOrphans();
   Result<ObjectRecord> ReadRecord(const std::string& bucket, const std::string& key);
-  Status RemoveDataFile(const std::string& data_id);
+  Result<std::vector<PartRecord>> ReadParts(const std::string& upload_id);
+  // A new data file and a writer whose Commit fsyncs it and then calls publish(data_id, meta).
+  using Publish = std::function<Status(const std::string& data_id, ObjectMeta& meta)>;
+  Result<std::unique_ptr<ObjectWriter>> NewWriter(Publish publish);
+  // Publishes record under bucket/key and removes the data files of the object it replaces.
+  Status CommitObject(const std::string& bucket, const std::string& key,
+                      const ObjectRecord& record);
+  Status CommitPart(const std::string& bucket, const std::string& key, const std::string& upload_id,
+                    const PartRecord& part);
+  Status DeleteUploadRecords(const std::string& bucket, const std::string& key,
+                             const std::string& upload_id, const std::vector<PartRecord>& parts,
+                             const ObjectRecord* publish);
+  void RemoveDataFiles(const std::vector<std::string>& data_ids);
   std::mutex& KeyLock(const std::string& bucket, const std::string& key);
 
   std::string dir_;

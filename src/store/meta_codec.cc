@@ -1,5 +1,6 @@
 #include "store/meta_codec.h"
 
+#include <cstdio>
 #include <cstring>
 
 namespace skyway::store {
@@ -67,6 +68,17 @@ std::string ObjectKey(std::string_view bucket, std::string_view key) {
   return ObjectKeyPrefix(bucket) + std::string(key);
 }
 
+std::string UploadKeyPrefix(std::string_view bucket) { return "u/" + std::string(bucket) + "/"; }
+std::string UploadKey(std::string_view bucket, std::string_view key, std::string_view upload_id) {
+  return UploadKeyPrefix(bucket) + std::string(key) + std::string(1, '\0') + std::string(upload_id);
+}
+std::string PartKeyPrefix(std::string_view upload_id) { return "p/" + std::string(upload_id) + "/"; }
+std::string PartKey(std::string_view upload_id, int number) {
+  char digits[16];
+  snprintf(digits, sizeof(digits), "%05d", number);
+  return PartKeyPrefix(upload_id) + digits;
+}
+
 std::string PrefixSuccessor(std::string prefix) {
   while (!prefix.empty()) {
     unsigned char last = static_cast<unsigned char>(prefix.back());
@@ -99,16 +111,43 @@ Result<BucketInfo> DecodeBucket(std::string_view data) {
   return info;
 }
 
+namespace {
+
+using Attrs = std::vector<std::pair<std::string, std::string>>;
+
+void PutAttrs(std::string* out, const Attrs& attrs) {
+  PutU64(out, attrs.size());
+  for (const auto& [name, value] : attrs) {
+    PutString(out, name);
+    PutString(out, value);
+  }
+}
+
+bool GetAttrs(Decoder* d, Attrs* attrs, size_t limit) {
+  uint64_t n = 0;
+  if (!d->U64(&n) || n > limit) return false;
+  for (uint64_t i = 0; i < n; i++) {
+    std::string name, value;
+    if (!d->String(&name) || !d->String(&value)) return false;
+    attrs->emplace_back(std::move(name), std::move(value));
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string EncodeObject(const ObjectRecord& r) {
   std::string out(1, static_cast<char>(kObjectVersion));
-  PutString(&out, r.data_id);
   PutU64(&out, r.meta.size);
   PutString(&out, r.meta.etag);
   PutU64(&out, static_cast<uint64_t>(r.meta.mtime_nanos));
-  PutU64(&out, r.meta.attrs.size());
-  for (const auto& [name, value] : r.meta.attrs) {
-    PutString(&out, name);
-    PutString(&out, value);
+  PutAttrs(&out, r.meta.attrs);
+  PutU64(&out, r.meta.part_sizes.size());
+  for (uint64_t size : r.meta.part_sizes) PutU64(&out, size);
+  PutU64(&out, r.data.size());
+  for (const auto& ref : r.data) {
+    PutString(&out, ref.id);
+    PutU64(&out, ref.size);
   }
   return out;
 }
@@ -117,18 +156,64 @@ Result<ObjectRecord> DecodeObject(std::string_view data) {
   Decoder d(data);
   uint8_t version = 0;
   ObjectRecord r;
-  uint64_t nattrs = 0;
+  uint64_t nparts = 0, nrefs = 0;
   if (!d.U8(&version) || version != kObjectVersion) return Corrupt("object version");
-  if (!d.String(&r.data_id) || !d.U64(&r.meta.size) || !d.String(&r.meta.etag) ||
-      !d.I64(&r.meta.mtime_nanos) || !d.U64(&nattrs) || nattrs > data.size()) {
+  if (!d.U64(&r.meta.size) || !d.String(&r.meta.etag) || !d.I64(&r.meta.mtime_nanos) ||
+      !GetAttrs(&d, &r.meta.attrs, data.size()) || !d.U64(&nparts) || nparts > data.size()) {
     return Corrupt("object fields");
   }
-  for (uint64_t i = 0; i < nattrs; i++) {
-    std::string name, value;
-    if (!d.String(&name) || !d.String(&value)) return Corrupt("object attributes");
-    r.meta.attrs.emplace_back(std::move(name), std::move(value));
+  r.meta.part_sizes.resize(nparts);
+  for (auto& size : r.meta.part_sizes) {
+    if (!d.U64(&size)) return Corrupt("part sizes");
+  }
+  if (!d.U64(&nrefs) || nrefs > data.size()) return Corrupt("data references");
+  r.data.resize(nrefs);
+  for (auto& ref : r.data) {
+    if (!d.String(&ref.id) || !d.U64(&ref.size)) return Corrupt("data references");
   }
   if (!d.done()) return Corrupt("trailing bytes");
+  return r;
+}
+
+std::string EncodeUpload(const UploadRecord& r) {
+  std::string out(1, static_cast<char>(kObjectVersion));
+  PutU64(&out, static_cast<uint64_t>(r.initiated_nanos));
+  PutAttrs(&out, r.attrs);
+  return out;
+}
+
+Result<UploadRecord> DecodeUpload(std::string_view data) {
+  Decoder d(data);
+  uint8_t version = 0;
+  UploadRecord r;
+  if (!d.U8(&version) || version != kObjectVersion || !d.I64(&r.initiated_nanos) ||
+      !GetAttrs(&d, &r.attrs, data.size()) || !d.done()) {
+    return Corrupt("upload record");
+  }
+  return r;
+}
+
+std::string EncodePart(const PartRecord& r) {
+  std::string out(1, static_cast<char>(kObjectVersion));
+  PutU64(&out, static_cast<uint64_t>(r.info.number));
+  PutU64(&out, r.info.size);
+  PutString(&out, r.info.etag);
+  PutU64(&out, static_cast<uint64_t>(r.info.mtime_nanos));
+  PutString(&out, r.data_id);
+  return out;
+}
+
+Result<PartRecord> DecodePart(std::string_view data) {
+  Decoder d(data);
+  uint8_t version = 0;
+  uint64_t number = 0;
+  PartRecord r;
+  if (!d.U8(&version) || version != kObjectVersion || !d.U64(&number) || number > 100000 ||
+      !d.U64(&r.info.size) || !d.String(&r.info.etag) || !d.I64(&r.info.mtime_nanos) ||
+      !d.String(&r.data_id) || !d.done()) {
+    return Corrupt("part record");
+  }
+  r.info.number = static_cast<int>(number);
   return r;
 }
 

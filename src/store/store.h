@@ -21,6 +21,8 @@ inline constexpr char kNoSuchBucket[] = "NoSuchBucket";
 inline constexpr char kNoSuchKey[] = "NoSuchKey";
 inline constexpr char kBucketNotEmpty[] = "BucketNotEmpty";
 inline constexpr char kBucketExists[] = "BucketAlreadyOwnedByYou";
+inline constexpr char kNoSuchUpload[] = "NoSuchUpload";
+inline constexpr char kInvalidPart[] = "InvalidPart";
 
 struct BucketInfo {
   std::string name;
@@ -35,6 +37,29 @@ struct ObjectMeta {
   // Attributes kept verbatim for the protocol layer (content type, user metadata, ...), in
   // the order given.
   std::vector<std::pair<std::string, std::string>> attrs;
+  // For an object assembled from parts: the size of each part, in order (empty otherwise).
+  std::vector<uint64_t> part_sizes;
+};
+
+struct PartInfo {
+  int number = 0;
+  uint64_t size = 0;
+  std::string etag;
+  int64_t mtime_nanos = 0;
+};
+
+struct UploadInfo {
+  std::string key;
+  std::string upload_id;
+  int64_t initiated_nanos = 0;
+  std::vector<std::pair<std::string, std::string>> attrs;  // given at creation
+};
+
+struct UploadListOptions {
+  std::string prefix;
+  std::string key_marker;        // uploads of keys after this (or of this key, after the id)
+  std::string upload_id_marker;
+  size_t max_uploads = 1000;
 };
 
 // A byte range of an open file; an object is one or more extents read in order.
@@ -97,6 +122,38 @@ class Backend {
   virtual Status DeleteObject(const std::string& bucket, const std::string& key) = 0;
   // Keys in byte order, folding keys that share prefix+...+delimiter into common prefixes.
   virtual Result<ListResult> ListObjects(const std::string& bucket, const ListOptions& opts) = 0;
+  // Replaces the attrs of an existing object without touching its bytes. Errors: kNoSuchKey.
+  virtual Status SetObjectAttrs(const std::string& bucket, const std::string& key,
+                                std::vector<std::pair<std::string, std::string>> attrs) = 0;
+
+  // ---- multipart uploads: an object assembled from separately written parts. Completing one
+  // writes metadata only; the part files become the object's files.
+
+  // Returns the new upload id. Errors: kNoSuchBucket.
+  virtual Result<std::string> CreateUpload(const std::string& bucket, const std::string& key,
+                                           std::vector<std::pair<std::string, std::string>> attrs) = 0;
+  // Errors: kNoSuchUpload.
+  virtual Result<UploadInfo> GetUpload(const std::string& bucket, const std::string& key,
+                                       const std::string& upload_id) = 0;
+  // A writer whose Commit records (or replaces) part `number`; meta.etag is kept as the part's.
+  virtual Result<std::unique_ptr<ObjectWriter>> PutPart(const std::string& bucket,
+                                                        const std::string& key,
+                                                        const std::string& upload_id,
+                                                        int number) = 0;
+  virtual Result<std::vector<PartInfo>> ListParts(const std::string& bucket, const std::string& key,
+                                                  const std::string& upload_id) = 0;
+  // Removes the upload and its parts. Errors: kNoSuchUpload.
+  virtual Status AbortUpload(const std::string& bucket, const std::string& key,
+                             const std::string& upload_id) = 0;
+  // Publishes the object made of the named parts in the given order, with meta's etag and the
+  // upload's attrs; removes the upload and its unused parts. Errors: kNoSuchUpload,
+  // kInvalidPart (a named part does not exist).
+  virtual Result<ObjectMeta> CompleteUpload(const std::string& bucket, const std::string& key,
+                                            const std::string& upload_id,
+                                            const std::vector<int>& parts, ObjectMeta meta) = 0;
+  // Uploads in progress, ordered by key then upload id.
+  virtual Result<std::vector<UploadInfo>> ListUploads(const std::string& bucket,
+                                                      const UploadListOptions& opts) = 0;
 };
 
 // Opens (creating if needed) the local backend under dir: metadata in RocksDB, data in files.

@@ -211,3 +211,71 @@ TEST_F(StoreTest, ConcurrentWritersToOneKeyLeaveOneWinnerAndNoGarbage) {
 
 }  // namespace
 }  // namespace skyway::store
+
+namespace skyway::store {
+namespace {
+
+class MultipartTest : public StoreTest {
+ protected:
+  Status PutPartData(const std::string& upload, int n, const std::string& data,
+                     const std::string& key = "mp") {
+    ASSIGN_OR_RETURN(auto w, backend_->PutPart("b", key, upload, n));
+    RETURN_IF_ERROR(w->Write(data.data(), data.size()));
+    ObjectMeta meta;
+    meta.etag = Md5Hex(data);
+    return w->Commit(meta).status();
+  }
+};
+
+TEST_F(MultipartTest, CompleteAssemblesPartsWithoutCopying) {
+  ASSERT_TRUE(backend_->CreateBucket("b", "r").ok());
+  auto upload = backend_->CreateUpload("b", "mp", {{"Content-Type", "x/y"}});
+  ASSERT_TRUE(upload.ok());
+  ASSERT_TRUE(PutPartData(*upload, 2, "world").ok());
+  ASSERT_TRUE(PutPartData(*upload, 1, "hello ").ok());
+  ASSERT_TRUE(PutPartData(*upload, 3, "unused").ok());
+  ASSERT_TRUE(PutPartData(*upload, 1, "HELLO ").ok());  // replaces part 1
+  EXPECT_EQ(DataFiles(), 3u);
+  auto parts = backend_->ListParts("b", "mp", *upload);
+  ASSERT_TRUE(parts.ok());
+  ASSERT_EQ(parts->size(), 3u);
+  EXPECT_EQ((*parts)[0].etag, Md5Hex("HELLO "));
+  EXPECT_EQ(Read("b", "mp"), "<NoSuchKey>");
+  ObjectMeta meta;
+  meta.etag = "abc-2";
+  auto done = backend_->CompleteUpload("b", "mp", *upload, {1, 2}, meta);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done->size, 11u);
+  EXPECT_EQ(done->part_sizes, (std::vector<uint64_t>{6, 5}));
+  EXPECT_EQ(Read("b", "mp"), "HELLO world");
+  EXPECT_EQ(backend_->HeadObject("b", "mp")->attrs[0].second, "x/y");
+  EXPECT_EQ(DataFiles(), 2u) << "the object is its part files; the unused part is removed";
+  EXPECT_EQ(backend_->GetUpload("b", "mp", *upload).status().reason(), kNoSuchUpload);
+  Reopen();
+  EXPECT_EQ(Read("b", "mp"), "HELLO world");
+  EXPECT_EQ(DataFiles(), 2u);
+}
+
+TEST_F(MultipartTest, MissingPartAbortAndBucketDelete) {
+  ASSERT_TRUE(backend_->CreateBucket("b", "r").ok());
+  auto upload = backend_->CreateUpload("b", "mp", {});
+  ASSERT_TRUE(PutPartData(*upload, 1, "one").ok());
+  EXPECT_EQ(backend_->CompleteUpload("b", "mp", *upload, {1, 2}, ObjectMeta()).status().reason(),
+            kInvalidPart);
+  EXPECT_EQ(backend_->CompleteUpload("b", "mp", *upload, {1, 1}, ObjectMeta()).status().reason(),
+            kInvalidPart);
+  auto listed = backend_->ListUploads("b", UploadListOptions());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].upload_id, *upload);
+  EXPECT_TRUE(backend_->AbortUpload("b", "mp", *upload).ok());
+  EXPECT_EQ(backend_->AbortUpload("b", "mp", *upload).reason(), kNoSuchUpload);
+  EXPECT_EQ(backend_->PutPart("b", "mp", *upload, 1).status().reason(), kNoSuchUpload);
+  EXPECT_EQ(DataFiles(), 0u);
+  auto second = backend_->CreateUpload("b", "other", {});
+  ASSERT_TRUE(PutPartData(*second, 1, "x", "other").ok());
+  EXPECT_TRUE(backend_->DeleteBucket("b").ok());
+  EXPECT_EQ(DataFiles(), 0u);
+}
+
+}  // namespace
+}  // namespace skyway::store
