@@ -144,6 +144,8 @@ std::string Md5Hex(std::string_view data);
 // Raw 32-byte HMAC-SHA256 of data under key.
 std::string HmacSha256(std::string_view key, std::string_view data);
 std::string HexEncode(std::string_view raw);
+// Lower- or upper-case hex to bytes; nullopt for odd length or a non-hex digit.
+std::optional<std::string> HexDecode(std::string_view hex);
 std::string Base64Encode(std::string_view raw);
 std::optional<std::string> Base64Decode(std::string_view text);
 // Cryptographically random bytes from the OS.

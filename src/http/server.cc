@@ -69,9 +69,11 @@ class Connection : public ByteSource {
 
   void ExpectContinue() { continue_pending_ = true; }
 
-  Status SendAll(const char* data, size_t n) {
+  // more: further bytes follow at once (a file body), so the kernel may hold this segment back
+  // and send head and body together.
+  Status SendAll(const char* data, size_t n, bool more = false) {
     while (n > 0) {
-      ssize_t w = ::send(fd_, data, n, MSG_NOSIGNAL);
+      ssize_t w = ::send(fd_, data, n, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
       if (w < 0) {
         if (errno == EINTR) continue;
         return Status::FromErrno("send", errno);
@@ -138,7 +140,7 @@ Status WriteResponse(Connection* conn, const Request* req, Response* resp) {
   if (head_only || !MayHaveBody(resp->status)) return conn->SendAll(head.data(), head.size());
   for (const auto& piece : resp->body) {
     if (piece.file) {
-      RETURN_IF_ERROR(conn->SendAll(head.data(), head.size()));
+      RETURN_IF_ERROR(conn->SendAll(head.data(), head.size(), /*more=*/true));
       head.clear();
       RETURN_IF_ERROR(conn->SendFile(piece.file->get(), piece.offset, piece.length));
     } else {

@@ -7,11 +7,6 @@
 namespace skyway::s3 {
 namespace {
 
-void SetXmlBody(Context& ctx, std::string xml) {
-  ctx.resp.headers.Set("Content-Type", "application/xml");
-  ctx.resp.SetBody(std::move(xml));
-}
-
 // Every bucket operation but CreateBucket needs the bucket to exist.
 Status RequireBucket(Context& ctx) {
   RETURN_IF_ERROR(ValidateBucketName(ctx.bucket).ok() ? Status::Ok() : S3Error("NoSuchBucket"));
@@ -48,7 +43,7 @@ Status ValidateBucketName(std::string_view name) {
 
 Status ListBuckets(Context& ctx) {
   ASSIGN_OR_RETURN(auto buckets, ctx.backend->ListBuckets());
-  std::string owner = Sha256Hex(ctx.config.credentials.empty() ? "" : ctx.config.credentials[0].access_key);
+  std::string owner = OwnerId(ctx);
   XmlWriter xml("ListAllMyBucketsResult");
   xml.Open("Owner").Element("ID", owner).Element("DisplayName", "skyway").Close("Owner");
   xml.Open("Buckets");

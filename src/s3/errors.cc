@@ -24,6 +24,8 @@ constexpr ErrorEntry kErrors[] = {
      "Your previous request to create the named bucket succeeded and you already own it."},
     {"BucketNotEmpty", 409, "The bucket you tried to delete is not empty."},
     {"EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed object size."},
+    {"EntityTooSmall", 400,
+     "Your proposed upload is smaller than the minimum allowed object size."},
     {"IllegalLocationConstraintException", 400,
      "The location constraint does not match the region of this endpoint."},
     {"IncompleteBody", 400,
@@ -33,8 +35,15 @@ constexpr ErrorEntry kErrors[] = {
     {"InvalidArgument", 400, "Invalid Argument."},
     {"InvalidBucketName", 400, "The specified bucket is not valid."},
     {"InvalidDigest", 400, "The Content-MD5 you specified is not valid."},
+    {"InvalidPart", 400, "One or more of the specified parts could not be found. The part may not "
+                         "have been uploaded, or the specified entity tag may not match the "
+                         "part's entity tag."},
+    {"InvalidPartNumber", 416, "The requested partnumber is not satisfiable."},
+    {"InvalidPartOrder", 400,
+     "The list of parts was not in ascending order. Parts must be ordered by part number."},
     {"InvalidRange", 416, "The requested range is not satisfiable."},
     {"InvalidRequest", 400, "Invalid Request."},
+    {"InvalidTag", 400, "The tag provided was not a valid tag."},
     {"InvalidURI", 400, "Couldn't parse the specified URI."},
     {"KeyTooLongError", 400, "Your key is too long."},
     {"MalformedXML", 400,
@@ -44,6 +53,8 @@ constexpr ErrorEntry kErrors[] = {
     {"MissingContentLength", 411, "You must provide the Content-Length HTTP header."},
     {"NoSuchBucket", 404, "The specified bucket does not exist."},
     {"NoSuchKey", 404, "The specified key does not exist."},
+    {"NoSuchUpload", 404, "The specified multipart upload does not exist. The upload ID might be "
+                          "invalid, or the multipart upload might have been aborted or completed."},
     {"NotImplemented", 501, "A header or parameter you provided implies functionality that is not "
                             "implemented."},
     {"NotModified", 304, "Not Modified."},

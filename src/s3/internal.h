@@ -2,8 +2,11 @@
 // the operation handlers.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "s3/s3.h"
 
@@ -67,6 +70,56 @@ std::string XmlEscape(std::string_view text);
 // none). Errors: MalformedXML.
 Result<std::string> ParseCreateBucketConfiguration(std::string_view body);
 
+// ---- object helpers (object_common.cc) ------------------------------------------------------
+
+using Attrs = std::vector<std::pair<std::string, std::string>>;
+// The attr under which an object's tags are kept, as a URL query string ("k1=v1&k2=v2").
+inline constexpr char kTaggingAttr[] = "x-amz-tagging";
+
+// The attrs a new object takes from its request: content headers, x-amz-meta-* (size-checked:
+// MetadataTooLarge) and x-amz-tagging (InvalidTag).
+Result<Attrs> AttrsFromRequest(const Context& ctx);
+std::optional<std::string_view> FindAttr(const Attrs& attrs, std::string_view name);
+// Errors: MissingContentLength, EntityTooLarge (over max), NotImplemented (Transfer-Encoding).
+Status CheckPutLength(const Context& ctx, uint64_t max);
+// Streams the request body into writer; returns its MD5 (hex). Verifies the signed payload
+// hash (XAmzContentSHA256Mismatch) and Content-MD5 (InvalidDigest, BadDigest).
+Result<std::string> StreamBody(Context& ctx, store::ObjectWriter* writer);
+
+struct ByteRange {
+  uint64_t first = 0;
+  uint64_t length = 0;
+};
+// Copies range of an open object into writer; returns the MD5 (hex) of the bytes copied.
+Result<std::string> CopyBytes(const store::ObjectData& source, ByteRange range,
+                              store::ObjectWriter* writer);
+std::string StripQuotes(std::string_view etag);
+// Evaluates <prefix>if-match, -none-match, -modified-since, -unmodified-since. Errors:
+// PreconditionFailed, NotModified.
+Status CheckConditions(const Context& ctx, const store::ObjectMeta& meta, std::string_view prefix);
+// A single "bytes=a-b", "bytes=a-" or "bytes=-n". nullopt for a header to ignore (malformed or
+// several ranges: S3 then returns the whole object). InvalidRange when it cannot be satisfied.
+Result<std::optional<ByteRange>> ParseRange(std::string_view header, uint64_t size);
+
+// Tags: "k1=v1&k2=v2" (x-amz-tagging header, kTaggingAttr) and the Tagging XML document.
+// Errors: InvalidTag (more than 10, key over 128 or value over 256 bytes, a key twice).
+Result<Attrs> ParseTagQuery(std::string_view query);
+std::string EncodeTagQuery(const Attrs& tags);
+Result<Attrs> ParseTaggingXml(std::string_view body);
+
+// ---- XML request bodies (xml.cc). Errors: MalformedXML.
+
+struct CompletedPart {
+  int number = 0;
+  std::string etag;
+};
+Result<std::vector<CompletedPart>> ParseCompleteMultipartUpload(std::string_view body);
+struct DeleteRequest {
+  bool quiet = false;
+  std::vector<std::string> keys;
+};
+Result<DeleteRequest> ParseDeleteObjects(std::string_view body);
+
 // ---- operations ---------------------------------------------------------------------------
 
 Status ListBuckets(Context& ctx);
@@ -78,8 +131,26 @@ Status GetBucketVersioning(Context& ctx);
 Status ListObjectsV1(Context& ctx);
 Status ListObjectsV2(Context& ctx);
 Status PutObject(Context& ctx);
+Status CopyObject(Context& ctx);
 Status GetObject(Context& ctx, bool head);
 Status DeleteObject(Context& ctx);
+Status DeleteObjects(Context& ctx);
+Status GetObjectTagging(Context& ctx);
+Status PutObjectTagging(Context& ctx);
+Status DeleteObjectTagging(Context& ctx);
+Status CreateMultipartUpload(Context& ctx);
+Status UploadPart(Context& ctx);
+Status UploadPartCopy(Context& ctx);
+Status CompleteMultipartUpload(Context& ctx);
+Status AbortMultipartUpload(Context& ctx);
+Status ListParts(Context& ctx);
+Status ListMultipartUploads(Context& ctx);
+// Opens the object named by x-amz-copy-source, checking x-amz-copy-source-if-* (412).
+Result<store::ObjectData> OpenCopySource(Context& ctx);
+// Sets Content-Type and the body of an XML reply.
+void SetXmlBody(Context& ctx, std::string xml);
+// The owner ID shown in listings (derived from the first access key).
+std::string OwnerId(const Context& ctx);
 
 // Rules of bucket naming; returns InvalidBucketName with the broken rule.
 Status ValidateBucketName(std::string_view name);

@@ -42,7 +42,7 @@ class ListWriter {
     xml.Element("IsTruncated", r.truncated ? "true" : "false");
   }
   void Entries(XmlWriter& xml, const store::ListResult& r, bool owner) const {
-    std::string owner_id = Sha256Hex(ctx_.config.credentials.empty() ? "" : ctx_.config.credentials[0].access_key);
+    std::string owner_id = OwnerId(ctx_);
     for (const auto& [key, meta] : r.objects) {
       xml.Open("Contents")
           .Element("Key", Enc(key))
@@ -64,11 +64,6 @@ class ListWriter {
   bool url_;
 };
 
-void SetXml(Context& ctx, std::string xml) {
-  ctx.resp.headers.Set("Content-Type", "application/xml");
-  ctx.resp.SetBody(std::move(xml));
-}
-
 }  // namespace
 
 Status ListObjectsV1(Context& ctx) {
@@ -84,7 +79,7 @@ Status ListObjectsV1(Context& ctx) {
   // S3 sends NextMarker only with a delimiter; without one, clients resume after the last key.
   if (r.truncated && !p.options.delimiter.empty()) xml.Element("NextMarker", w.Enc(r.last));
   w.Entries(xml, r, /*owner=*/true);
-  SetXml(ctx, xml.Finish());
+  SetXmlBody(ctx, xml.Finish());
   return Status::Ok();
 }
 
@@ -112,7 +107,7 @@ Status ListObjectsV2(Context& ctx) {
   if (r.truncated) xml.Element("NextContinuationToken", Base64Encode("1:" + r.last));
   auto fetch_owner = ctx.req.Query("fetch-owner");
   w.Entries(xml, r, fetch_owner && *fetch_owner == "true");
-  SetXml(ctx, xml.Finish());
+  SetXmlBody(ctx, xml.Finish());
   return Status::Ok();
 }
 

@@ -1,144 +1,16 @@
-// Object operations: PutObject (streamed to disk), GetObject/HeadObject (ranges, conditionals,
-// response-* overrides, sendfile), DeleteObject.
+// Object operations: PutObject (streamed to disk), CopyObject, GetObject/HeadObject (ranges,
+// part numbers, conditionals, response-* overrides, sendfile), DeleteObject.
 #include <algorithm>
 #include <memory>
 
 #include "s3/internal.h"
-#include "sigv4/sigv4.h"
 
 namespace skyway::s3 {
 namespace {
 
-// Headers stored with an object and returned verbatim on GET and HEAD.
-constexpr const char* kStoredHeaders[] = {"Content-Type",     "Content-Encoding",
-                                          "Content-Disposition", "Cache-Control",
-                                          "Content-Language", "Expires"};
-constexpr char kMetaPrefix[] = "x-amz-meta-";
-constexpr size_t kPutBuffer = 1 << 20;
-
-Result<std::vector<std::pair<std::string, std::string>>> CollectAttrs(const Context& ctx) {
-  std::vector<std::pair<std::string, std::string>> attrs;
-  for (const char* name : kStoredHeaders) {
-    if (auto v = ctx.req.headers.Get(name)) attrs.emplace_back(name, std::string(*v));
-  }
-  size_t meta_bytes = 0;
-  for (const auto& [name, value] : ctx.req.headers.all()) {
-    std::string lower = ToLower(name);
-    if (!StartsWith(lower, kMetaPrefix)) continue;
-    meta_bytes += lower.size() - (sizeof(kMetaPrefix) - 1) + value.size();
-    attrs.emplace_back(lower, value);
-  }
-  if (meta_bytes > ctx.config.max_user_metadata_bytes) {
-    return S3Error("MetadataTooLarge", "your metadata headers exceed the maximum allowed metadata "
-                                       "size of " + std::to_string(ctx.config.max_user_metadata_bytes) + " bytes");
-  }
-  return attrs;
-}
-
-Result<std::string> ExpectedMd5(const Context& ctx) {
-  auto header = ctx.req.headers.Get("content-md5");
-  if (!header) return std::string();
-  auto raw = Base64Decode(*header);
-  if (!raw || raw->size() != 16) return S3Error("InvalidDigest");
-  return HexEncode(*raw);
-}
-
-Status CheckPutLength(const Context& ctx) {
-  if (ctx.req.headers.Get("transfer-encoding")) {
-    return S3Error("NotImplemented", "Transfer-Encoding is not supported for PutObject");
-  }
-  auto length = ctx.req.headers.Get("content-length");
-  if (!length) return S3Error("MissingContentLength");
-  if (*ParseUint64(*length) > ctx.config.max_object_size) return S3Error("EntityTooLarge");
-  return Status::Ok();
-}
-
-// Moves the body into the writer, hashing as it goes; the object is committed by the caller.
-Result<std::string> StreamBody(Context& ctx, store::ObjectWriter* writer) {
-  bool verify = ctx.payload_hash != sigv4::kUnsignedPayload;
-  Md5 md5;
-  Sha256 sha;
-  std::unique_ptr<char[]> buf(new char[kPutBuffer]);
-  for (;;) {
-    auto n = ctx.req.body->Read(buf.get(), kPutBuffer);
-    if (!n.ok()) return S3Error("IncompleteBody", n.status().message());
-    if (*n == 0) break;
-    md5.Update(buf.get(), *n);
-    if (verify) sha.Update(buf.get(), *n);
-    RETURN_IF_ERROR(writer->Write(buf.get(), *n));
-  }
-  if (verify && sha.FinalHex() != ctx.payload_hash) return S3Error("XAmzContentSHA256Mismatch");
-  return md5.FinalHex();
-}
-
-// ---- reads ----------------------------------------------------------------------------------
-
-std::string StripQuotes(std::string_view etag) {
-  etag = Trim(etag);
-  if (StartsWith(etag, "W/")) etag.remove_prefix(2);
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
-  return std::string(etag);
-}
-
-bool EtagListMatches(std::string_view list, const std::string& etag) {
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    std::string_view item = Trim(list.substr(start, comma == std::string_view::npos ? comma : comma - start));
-    if (item == "*" || StripQuotes(item) == etag) return true;
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  return false;
-}
-
-// RFC 9110 section 13.2.2 order: If-Match, else If-Unmodified-Since; then If-None-Match, else
-// If-Modified-Since. That is also S3's documented precedence.
-Status CheckConditions(const Context& ctx, const store::ObjectMeta& meta) {
-  const http::Headers& h = ctx.req.headers;
-  int64_t mtime = meta.mtime_nanos / 1000000000;
-  if (auto im = h.Get("if-match")) {
-    if (!EtagListMatches(*im, meta.etag)) return S3Error("PreconditionFailed");
-  } else if (auto ius = h.Get("if-unmodified-since")) {
-    auto t = ParseHttpDate(*ius);
-    if (t && mtime > *t) return S3Error("PreconditionFailed");
-  }
-  if (auto inm = h.Get("if-none-match")) {
-    if (EtagListMatches(*inm, meta.etag)) return S3Error("NotModified");
-  } else if (auto ims = h.Get("if-modified-since")) {
-    auto t = ParseHttpDate(*ims);
-    if (t && mtime <= *t) return S3Error("NotModified");
-  }
-  return Status::Ok();
-}
-
-struct ByteRange {
-  uint64_t first = 0;
-  uint64_t length = 0;
-};
-
-// A single "bytes=a-b", "bytes=a-" or "bytes=-n". nullopt for a header to ignore (malformed or
-// several ranges: S3 then returns the whole object). InvalidRange when it cannot be satisfied.
-Result<std::optional<ByteRange>> ParseRange(std::string_view header, uint64_t size) {
-  std::optional<ByteRange> none;
-  header = Trim(header);
-  if (!StartsWith(header, "bytes=") || header.find(',') != std::string_view::npos) return none;
-  std::string_view spec = header.substr(6);
-  size_t dash = spec.find('-');
-  if (dash == std::string_view::npos) return none;
-  auto first = ParseUint64(spec.substr(0, dash));
-  auto last = ParseUint64(spec.substr(dash + 1));
-  if (!first && !last) return none;
-  if (!first) {  // suffix: the last N bytes
-    if (*last == 0) return S3Error("InvalidRange");
-    uint64_t n = std::min(*last, size);
-    if (size == 0) return S3Error("InvalidRange");
-    return std::optional<ByteRange>(ByteRange{size - n, n});
-  }
-  if (last && *last < *first) return none;
-  if (*first >= size) return S3Error("InvalidRange");
-  uint64_t end = last ? std::min(*last, size - 1) : size - 1;
-  return std::optional<ByteRange>(ByteRange{*first, end - *first + 1});
+// Tags are returned as a count, checksums only when asked for: neither as stored.
+bool IsHiddenAttr(std::string_view name) {
+  return name == kTaggingAttr || StartsWith(name, "x-amz-checksum-");
 }
 
 void SetObjectHeaders(Context& ctx, const store::ObjectMeta& meta) {
@@ -147,7 +19,12 @@ void SetObjectHeaders(Context& ctx, const store::ObjectMeta& meta) {
   out.Set("Last-Modified", FormatHttpDate(meta.mtime_nanos / 1000000000));
   out.Set("Accept-Ranges", "bytes");
   out.Set("Content-Type", "binary/octet-stream");
-  for (const auto& [name, value] : meta.attrs) out.Set(name, value);
+  size_t tags = 0;
+  for (const auto& [name, value] : meta.attrs) {
+    if (name == kTaggingAttr) tags = 1 + static_cast<size_t>(std::count(value.begin(), value.end(), '&'));
+    if (!IsHiddenAttr(name)) out.Set(name, value);
+  }
+  if (tags > 0) out.Set("x-amz-tagging-count", std::to_string(tags));
   static const std::pair<const char*, const char*> kOverrides[] = {
       {"response-content-type", "Content-Type"},
       {"response-content-language", "Content-Language"},
@@ -170,22 +47,138 @@ void AddBody(Context& ctx, const std::vector<store::Extent>& extents, ByteRange 
   }
 }
 
-}  // namespace
+std::string Quoted(const std::string& etag) { return "\"" + etag + "\""; }
 
-Status PutObject(Context& ctx) {
-  RETURN_IF_ERROR(CheckPutLength(ctx));
-  ASSIGN_OR_RETURN(auto attrs, CollectAttrs(ctx));
-  ASSIGN_OR_RETURN(std::string expected_md5, ExpectedMd5(ctx));
-  ASSIGN_OR_RETURN(auto writer, ctx.backend->PutObject(ctx.bucket, ctx.key));
-  ASSIGN_OR_RETURN(std::string md5, StreamBody(ctx, writer.get()));
-  if (!expected_md5.empty() && expected_md5 != md5) return S3Error("BadDigest");
-  store::ObjectMeta meta;
-  meta.etag = md5;
-  meta.attrs = std::move(attrs);
-  ASSIGN_OR_RETURN(meta, writer->Commit(std::move(meta)));
-  ctx.resp.headers.Set("ETag", "\"" + meta.etag + "\"");
+// The source of a copy: "/bucket/key" or "bucket/key", URL-encoded, optionally ?versionId=.
+Status ParseCopySource(std::string_view header, std::string* bucket, std::string* key) {
+  auto decoded = UrlDecode(header.substr(0, header.find('?')));
+  std::string_view query = header.find('?') == std::string_view::npos ? "" : header.substr(header.find('?') + 1);
+  if (!decoded) return S3Error("InvalidArgument", "x-amz-copy-source is not URL-encoded correctly");
+  if (!query.empty() && query != "versionId=null") {
+    return S3Error("NotImplemented", "versioned copy sources are not supported");
+  }
+  std::string_view src = *decoded;
+  if (StartsWith(src, "/")) src.remove_prefix(1);
+  size_t slash = src.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == src.size()) {
+    return S3Error("InvalidArgument", "x-amz-copy-source must be bucket/key");
+  }
+  *bucket = std::string(src.substr(0, slash));
+  *key = std::string(src.substr(slash + 1));
   return Status::Ok();
 }
+
+// A copy source's conditions all fail with 412 (there is no 304 for a copy).
+Status CheckCopyConditions(const Context& ctx, const store::ObjectMeta& meta) {
+  Status st = CheckConditions(ctx, meta, "x-amz-copy-source-");
+  if (!st.ok() && st.reason() == "NotModified") return S3Error("PreconditionFailed");
+  return st;
+}
+
+}  // namespace
+
+Result<store::ObjectData> OpenCopySource(Context& ctx) {
+  std::string bucket, key;
+  RETURN_IF_ERROR(ParseCopySource(*ctx.req.headers.Get("x-amz-copy-source"), &bucket, &key));
+  ASSIGN_OR_RETURN(store::ObjectData source, ctx.backend->OpenObject(bucket, key));
+  RETURN_IF_ERROR(CheckCopyConditions(ctx, source.meta));
+  return source;
+}
+
+Status PutObject(Context& ctx) {
+  RETURN_IF_ERROR(CheckPutLength(ctx, ctx.config.max_object_size));
+  ASSIGN_OR_RETURN(Attrs attrs, AttrsFromRequest(ctx));
+  ASSIGN_OR_RETURN(auto writer, ctx.backend->PutObject(ctx.bucket, ctx.key));
+  store::ObjectMeta meta;
+  ASSIGN_OR_RETURN(meta.etag, StreamBody(ctx, writer.get()));
+  meta.attrs = std::move(attrs);
+  ASSIGN_OR_RETURN(meta, writer->Commit(std::move(meta)));
+  ctx.resp.headers.Set("ETag", Quoted(meta.etag));
+  return Status::Ok();
+}
+
+Status CopyObject(Context& ctx) {
+  std::string directive(ctx.req.headers.Get("x-amz-metadata-directive").value_or("COPY"));
+  std::string tag_directive(ctx.req.headers.Get("x-amz-tagging-directive").value_or("COPY"));
+  if ((directive != "COPY" && directive != "REPLACE") ||
+      (tag_directive != "COPY" && tag_directive != "REPLACE")) {
+    return S3Error("InvalidArgument", "the metadata and tagging directives must be COPY or REPLACE");
+  }
+  std::string src_bucket, src_key;
+  RETURN_IF_ERROR(ParseCopySource(*ctx.req.headers.Get("x-amz-copy-source"), &src_bucket, &src_key));
+  if (src_bucket == ctx.bucket && src_key == ctx.key && directive == "COPY") {
+    return S3Error("InvalidRequest",
+                   "This copy request is illegal because it is trying to copy an object to itself "
+                   "without changing the object's metadata, storage class, website redirect "
+                   "location or encryption attributes.");
+  }
+  ASSIGN_OR_RETURN(store::ObjectData source, OpenCopySource(ctx));
+  if (source.meta.size > ctx.config.max_object_size) {
+    return S3Error("InvalidRequest", "the copy source is larger than the maximum allowable size "
+                                     "for a copy source: " + std::to_string(ctx.config.max_object_size));
+  }
+  Attrs attrs;
+  if (directive == "REPLACE") {
+    ASSIGN_OR_RETURN(attrs, AttrsFromRequest(ctx));
+    attrs.erase(std::remove_if(attrs.begin(), attrs.end(), [](const auto& a) { return a.first == kTaggingAttr; }), attrs.end());
+  } else {
+    for (const auto& a : source.meta.attrs) {
+      if (a.first != kTaggingAttr) attrs.push_back(a);
+    }
+  }
+  if (tag_directive == "COPY") {
+    if (auto tags = FindAttr(source.meta.attrs, kTaggingAttr)) attrs.emplace_back(kTaggingAttr, std::string(*tags));
+  } else if (auto tagging = ctx.req.headers.Get("x-amz-tagging")) {
+    ASSIGN_OR_RETURN(Attrs tags, ParseTagQuery(*tagging));
+    if (!tags.empty()) attrs.emplace_back(kTaggingAttr, EncodeTagQuery(tags));
+  }
+  ASSIGN_OR_RETURN(auto writer, ctx.backend->PutObject(ctx.bucket, ctx.key));
+  store::ObjectMeta meta;
+  ASSIGN_OR_RETURN(meta.etag, CopyBytes(source, ByteRange{0, source.meta.size}, writer.get()));
+  meta.attrs = std::move(attrs);
+  ASSIGN_OR_RETURN(meta, writer->Commit(std::move(meta)));
+  XmlWriter xml("CopyObjectResult");
+  xml.Element("LastModified", FormatIso8601Millis(meta.mtime_nanos)).Element("ETag", Quoted(meta.etag));
+  SetXmlBody(ctx, xml.Finish());
+  return Status::Ok();
+}
+
+namespace {
+
+// The byte range a GET asks for: a part (?partNumber=) or a Range header; the whole object
+// otherwise. Sets the 206 status and Content-Range where the answer is partial.
+Result<ByteRange> SelectRange(Context& ctx, const store::ObjectMeta& meta) {
+  ByteRange range{0, meta.size};
+  bool partial = false;
+  if (auto part = ctx.req.Query("partNumber")) {
+    auto n = ParseUint64(*part);
+    if (!n || *n < 1 || *n > 10000) return S3Error("InvalidArgument", "partNumber must be 1 to 10000");
+    size_t parts = std::max<size_t>(1, meta.part_sizes.size());
+    if (*n > parts) return S3Error("InvalidPartNumber");
+    if (!meta.part_sizes.empty()) {
+      range.first = 0;
+      for (size_t i = 0; i + 1 < *n; i++) range.first += meta.part_sizes[i];
+      range.length = meta.part_sizes[*n - 1];
+      ctx.resp.headers.Set("x-amz-mp-parts-count", std::to_string(parts));
+      partial = true;
+    }
+  } else if (auto header = ctx.req.headers.Get("range")) {
+    ASSIGN_OR_RETURN(auto parsed, ParseRange(*header, meta.size));
+    if (parsed) {
+      range = *parsed;
+      partial = true;
+    }
+  }
+  if (partial) {
+    ctx.resp.status = 206;
+    ctx.resp.headers.Set("Content-Range", "bytes " + std::to_string(range.first) + "-" +
+                                              std::to_string(range.first + range.length - 1) +
+                                              "/" + std::to_string(meta.size));
+  }
+  return range;
+}
+
+}  // namespace
 
 Status GetObject(Context& ctx, bool head) {
   store::ObjectData data;
@@ -195,28 +188,15 @@ Status GetObject(Context& ctx, bool head) {
     ASSIGN_OR_RETURN(data, ctx.backend->OpenObject(ctx.bucket, ctx.key));
   }
   const store::ObjectMeta& meta = data.meta;
-  Status cond = CheckConditions(ctx, meta);
+  Status cond = CheckConditions(ctx, meta, "");
   if (!cond.ok()) {
-    if (cond.reason() == "NotModified") {
-      ctx.resp.status = 304;
-      ctx.resp.headers.Set("ETag", "\"" + meta.etag + "\"");
-      ctx.resp.headers.Set("Last-Modified", FormatHttpDate(meta.mtime_nanos / 1000000000));
-      return Status::Ok();
-    }
-    return cond;
+    if (cond.reason() != "NotModified") return cond;
+    ctx.resp.status = 304;
+    ctx.resp.headers.Set("ETag", Quoted(meta.etag));
+    ctx.resp.headers.Set("Last-Modified", FormatHttpDate(meta.mtime_nanos / 1000000000));
+    return Status::Ok();
   }
-  ByteRange range{0, meta.size};
-  auto range_header = ctx.req.headers.Get("range");
-  if (range_header) {
-    ASSIGN_OR_RETURN(auto parsed, ParseRange(*range_header, meta.size));
-    if (parsed) {
-      range = *parsed;
-      ctx.resp.status = 206;
-      ctx.resp.headers.Set("Content-Range", "bytes " + std::to_string(range.first) + "-" +
-                                                std::to_string(range.first + range.length - 1) +
-                                                "/" + std::to_string(meta.size));
-    }
-  }
+  ASSIGN_OR_RETURN(ByteRange range, SelectRange(ctx, meta));
   SetObjectHeaders(ctx, meta);
   ctx.resp.headers.Set("Content-Length", std::to_string(range.length));
   if (!head) AddBody(ctx, data.extents, range);
@@ -227,6 +207,15 @@ Status DeleteObject(Context& ctx) {
   RETURN_IF_ERROR(ctx.backend->DeleteObject(ctx.bucket, ctx.key));
   ctx.resp.status = 204;
   return Status::Ok();
+}
+
+void SetXmlBody(Context& ctx, std::string xml) {
+  ctx.resp.headers.Set("Content-Type", "application/xml");
+  ctx.resp.SetBody(std::move(xml));
+}
+
+std::string OwnerId(const Context& ctx) {
+  return Sha256Hex(ctx.config.credentials.empty() ? "" : ctx.config.credentials[0].access_key);
 }
 
 }  // namespace skyway::s3

@@ -14,7 +14,7 @@ constexpr const char* kUnsupported[] = {
     "legal-hold", "tagging",    "uploads",      "uploadId",      "versions",    "versionId",
     "delete",     "restore",    "select",       "torrent",       "accelerate",  "requestPayment",
     "analytics",  "inventory",  "metrics",      "intelligent-tiering", "ownershipControls",
-    "publicAccessBlock", "attributes", "partNumber"};
+    "publicAccessBlock", "attributes"};
 
 Status UnsupportedSubresource(const http::Request& req) {
   for (const char* name : kUnsupported) {
@@ -59,6 +59,8 @@ Status RouteBucket(Context& ctx) {
   const http::Request& req = ctx.req;
   if (req.method == "GET" && req.Query("location")) return GetBucketLocation(ctx);
   if (req.method == "GET" && req.Query("versioning")) return GetBucketVersioning(ctx);
+  if (req.method == "GET" && req.Query("uploads")) return ListMultipartUploads(ctx);
+  if (req.method == "POST" && req.Query("delete")) return DeleteObjects(ctx);
   RETURN_IF_ERROR(UnsupportedSubresource(req));
   if (req.method == "PUT") return CreateBucket(ctx);
   if (req.method == "HEAD") return HeadBucket(ctx);
@@ -74,17 +76,28 @@ Status RouteBucket(Context& ctx) {
 
 Status RouteObject(Context& ctx) {
   const http::Request& req = ctx.req;
-  RETURN_IF_ERROR(UnsupportedSubresource(req));
+  const std::string& m = req.method;
   if (ctx.key.size() > ctx.config.max_key_bytes) return S3Error("KeyTooLongError");
-  if (req.method == "PUT") {
-    if (req.headers.Get("x-amz-copy-source")) {
-      return S3Error("NotImplemented", "CopyObject is not supported yet");
-    }
-    return PutObject(ctx);
+  bool copy = req.headers.Get("x-amz-copy-source").has_value();
+  if (req.Query("tagging")) {
+    if (m == "GET") return GetObjectTagging(ctx);
+    if (m == "PUT") return PutObjectTagging(ctx);
+    if (m == "DELETE") return DeleteObjectTagging(ctx);
+    return S3Error("MethodNotAllowed");
   }
-  if (req.method == "GET") return GetObject(ctx, /*head=*/false);
-  if (req.method == "HEAD") return GetObject(ctx, /*head=*/true);
-  if (req.method == "DELETE") return DeleteObject(ctx);
+  if (req.Query("uploadId")) {
+    if (m == "PUT" && req.Query("partNumber")) return copy ? UploadPartCopy(ctx) : UploadPart(ctx);
+    if (m == "POST") return CompleteMultipartUpload(ctx);
+    if (m == "DELETE") return AbortMultipartUpload(ctx);
+    if (m == "GET") return ListParts(ctx);
+    return S3Error("MethodNotAllowed");
+  }
+  if (m == "POST" && req.Query("uploads")) return CreateMultipartUpload(ctx);
+  RETURN_IF_ERROR(UnsupportedSubresource(req));
+  if (m == "PUT") return copy ? CopyObject(ctx) : PutObject(ctx);
+  if (m == "GET") return GetObject(ctx, /*head=*/false);
+  if (m == "HEAD") return GetObject(ctx, /*head=*/true);
+  if (m == "DELETE") return DeleteObject(ctx);
   return S3Error("MethodNotAllowed");
 }
 

@@ -1,0 +1,172 @@
+// Helpers shared by the object, copy and multipart handlers: request attributes, body
+// streaming and copying with hashing, conditions, ranges.
+#include <algorithm>
+#include <memory>
+
+#include "s3/internal.h"
+#include "sigv4/sigv4.h"
+
+namespace skyway::s3 {
+namespace {
+
+// Headers stored with an object and returned verbatim on GET and HEAD.
+constexpr const char* kStoredHeaders[] = {"Content-Type",     "Content-Encoding",
+                                          "Content-Disposition", "Cache-Control",
+                                          "Content-Language", "Expires"};
+constexpr char kMetaPrefix[] = "x-amz-meta-";
+constexpr size_t kIoBuffer = 1 << 20;
+
+bool EtagListMatches(std::string_view list, const std::string& etag) {
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string_view item = Trim(list.substr(start, comma == std::string_view::npos ? comma : comma - start));
+    if (item == "*" || StripQuotes(item) == etag) return true;
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<Attrs> AttrsFromRequest(const Context& ctx) {
+  Attrs attrs;
+  for (const char* name : kStoredHeaders) {
+    if (auto v = ctx.req.headers.Get(name)) attrs.emplace_back(name, std::string(*v));
+  }
+  size_t meta_bytes = 0;
+  for (const auto& [name, value] : ctx.req.headers.all()) {
+    std::string lower = ToLower(name);
+    if (!StartsWith(lower, kMetaPrefix)) continue;
+    meta_bytes += lower.size() - (sizeof(kMetaPrefix) - 1) + value.size();
+    attrs.emplace_back(lower, value);
+  }
+  if (meta_bytes > ctx.config.max_user_metadata_bytes) {
+    return S3Error("MetadataTooLarge", "your metadata headers exceed the maximum allowed metadata "
+                                       "size of " + std::to_string(ctx.config.max_user_metadata_bytes) + " bytes");
+  }
+  if (auto tagging = ctx.req.headers.Get("x-amz-tagging")) {
+    ASSIGN_OR_RETURN(Attrs tags, ParseTagQuery(*tagging));
+    if (!tags.empty()) attrs.emplace_back(kTaggingAttr, EncodeTagQuery(tags));
+  }
+  return attrs;
+}
+
+std::optional<std::string_view> FindAttr(const Attrs& attrs, std::string_view name) {
+  for (const auto& [n, v] : attrs) {
+    if (n == name) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
+namespace {
+Result<std::string> ExpectedMd5(const Context& ctx) {
+  auto header = ctx.req.headers.Get("content-md5");
+  if (!header) return std::string();
+  auto raw = Base64Decode(*header);
+  if (!raw || raw->size() != 16) return S3Error("InvalidDigest");
+  return HexEncode(*raw);
+}
+}  // namespace
+
+Status CheckPutLength(const Context& ctx, uint64_t max) {
+  if (ctx.req.headers.Get("transfer-encoding")) {
+    return S3Error("NotImplemented", "Transfer-Encoding is not supported for uploads");
+  }
+  auto length = ctx.req.headers.Get("content-length");
+  if (!length) return S3Error("MissingContentLength");
+  if (*ParseUint64(*length) > max) return S3Error("EntityTooLarge");
+  return Status::Ok();
+}
+
+Result<std::string> StreamBody(Context& ctx, store::ObjectWriter* writer) {
+  bool verify = ctx.payload_hash != sigv4::kUnsignedPayload;
+  Md5 md5;
+  Sha256 sha;
+  std::unique_ptr<char[]> buf(new char[kIoBuffer]);
+  for (;;) {
+    auto n = ctx.req.body->Read(buf.get(), kIoBuffer);
+    if (!n.ok()) return S3Error("IncompleteBody", n.status().message());
+    if (*n == 0) break;
+    md5.Update(buf.get(), *n);
+    if (verify) sha.Update(buf.get(), *n);
+    RETURN_IF_ERROR(writer->Write(buf.get(), *n));
+  }
+  if (verify && sha.FinalHex() != ctx.payload_hash) return S3Error("XAmzContentSHA256Mismatch");
+  std::string digest = md5.FinalHex();
+  ASSIGN_OR_RETURN(std::string expected, ExpectedMd5(ctx));
+  if (!expected.empty() && expected != digest) return S3Error("BadDigest");
+  return digest;
+}
+
+Result<std::string> CopyBytes(const store::ObjectData& source, ByteRange range,
+                              store::ObjectWriter* writer) {
+  Md5 md5;
+  std::unique_ptr<char[]> buf(new char[kIoBuffer]);
+  uint64_t pos = 0;
+  for (const auto& e : source.extents) {
+    uint64_t begin = std::max(range.first, pos);
+    uint64_t end = std::min(range.first + range.length, pos + e.length);
+    for (uint64_t at = begin; at < end;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(kIoBuffer, end - at));
+      RETURN_IF_ERROR(PreadAll(e.file->get(), buf.get(), n, e.offset + (at - pos)));
+      md5.Update(buf.get(), n);
+      RETURN_IF_ERROR(writer->Write(buf.get(), n));
+      at += n;
+    }
+    pos += e.length;
+  }
+  return md5.FinalHex();
+}
+
+std::string StripQuotes(std::string_view etag) {
+  etag = Trim(etag);
+  if (StartsWith(etag, "W/")) etag.remove_prefix(2);
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
+  return std::string(etag);
+}
+
+// RFC 9110 section 13.2.2 order: If-Match, else If-Unmodified-Since; then If-None-Match, else
+// If-Modified-Since. That is also S3's documented precedence.
+Status CheckConditions(const Context& ctx, const store::ObjectMeta& meta, std::string_view prefix) {
+  const http::Headers& h = ctx.req.headers;
+  auto get = [&](const char* name) { return h.Get(std::string(prefix) + name); };
+  int64_t mtime = meta.mtime_nanos / 1000000000;
+  if (auto im = get("if-match")) {
+    if (!EtagListMatches(*im, meta.etag)) return S3Error("PreconditionFailed");
+  } else if (auto ius = get("if-unmodified-since")) {
+    auto t = ParseHttpDate(*ius);
+    if (t && mtime > *t) return S3Error("PreconditionFailed");
+  }
+  if (auto inm = get("if-none-match")) {
+    if (EtagListMatches(*inm, meta.etag)) return S3Error("NotModified");
+  } else if (auto ims = get("if-modified-since")) {
+    auto t = ParseHttpDate(*ims);
+    if (t && mtime <= *t) return S3Error("NotModified");
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<ByteRange>> ParseRange(std::string_view header, uint64_t size) {
+  std::optional<ByteRange> none;
+  header = Trim(header);
+  if (!StartsWith(header, "bytes=") || header.find(',') != std::string_view::npos) return none;
+  std::string_view spec = header.substr(6);
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return none;
+  auto first = ParseUint64(spec.substr(0, dash));
+  auto last = ParseUint64(spec.substr(dash + 1));
+  if (!first && !last) return none;
+  if (!first) {  // suffix: the last N bytes
+    if (*last == 0 || size == 0) return S3Error("InvalidRange");
+    uint64_t n = std::min(*last, size);
+    return std::optional<ByteRange>(ByteRange{size - n, n});
+  }
+  if (last && *last < *first) return none;
+  if (*first >= size) return S3Error("InvalidRange");
+  uint64_t end = last ? std::min(*last, size - 1) : size - 1;
+  return std::optional<ByteRange>(ByteRange{*first, end - *first + 1});
+}
+
+}  // namespace skyway::s3
