@@ -4,7 +4,6 @@ import filecmp
 import hashlib
 import json
 import os
-import pathlib
 import subprocess
 
 import pytest

@@ -5,7 +5,6 @@ import base64
 import datetime
 import hashlib
 import os
-import random
 import xml.etree.ElementTree as ET
 from urllib.parse import quote, unquote_plus
 
@@ -464,6 +463,32 @@ def test_unsupported_subresource_is_not_a_plain_put(server, s3, bucket):
         assert get_bytes(s3, bucket, "k") == b"original"
 
 
+@pytest.mark.parametrize("sub", ["versioning", "cors", "lifecycle", "policy", "website",
+                                 "tagging", "acl", "encryption", "ownershipControls",
+                                 "publicAccessBlock", "notification", "logging", "replication"])
+@pytest.mark.parametrize("body", [b"", b"<Configuration/>"])
+def test_bucket_subresource_put_never_creates_a_bucket(server, s3, sub, body):
+    """PUT /<bucket>?<sub-resource> configures a bucket; it must never be taken for
+    CreateBucket (S3 answers NoSuchBucket for a bucket that does not exist)."""
+    name = unique_bucket_name("sub")
+    resp = signed_request(server, "PUT", name, body=body, query=sub)
+    assert resp.status >= 400, resp
+    with pytest.raises(ClientError) as e:
+        s3.head_bucket(Bucket=name)
+    assert error_of(e)[1] == 404, f"PUT ?{sub} created bucket {name}"
+
+
+@pytest.mark.parametrize("sub", ["cors", "lifecycle", "policy", "website", "tagging",
+                                 "encryption", "ownershipControls", "publicAccessBlock",
+                                 "replication", "versioning"])
+def test_bucket_subresource_delete_never_deletes_the_bucket(server, s3, sub):
+    name = make_bucket(s3, "subdel")
+    """DELETE /<bucket>?<sub-resource> removes a configuration (or is refused); it must never
+    be taken for DeleteBucket."""
+    signed_request(server, "DELETE", name, query=sub)
+    s3.head_bucket(Bucket=name)  # still there
+
+
 def test_conditional_on_missing_key_is_404(s3, bucket):
     with pytest.raises(ClientError) as e:
         s3.get_object(Bucket=bucket, Key="missing", IfMatch='"abc"')
@@ -736,6 +761,23 @@ def test_list_awkward_keys_boto(s3, awkward_bucket, version):
     assert [o["Key"] for o in resp["Contents"]] == ["ünï/cödé"]
     resp = lister(Bucket=awkward_bucket, Delimiter="/")
     assert [p["Prefix"] for p in resp["CommonPrefixes"]] == ["sp /", "ünï/"]
+
+
+@pytest.mark.parametrize("delimiter", [None, "/"])
+@pytest.mark.parametrize("version", [1, 2])
+def test_list_awkward_keys_paged(s3, awkward_bucket, version, delimiter):
+    # Markers and continuation tokens that hold awkward keys must survive the round trip.
+    extra = {"Delimiter": delimiter} if delimiter else {}
+    pager = _page_v1 if version == 1 else _page_v2
+    pages = pager(s3, awkward_bucket, 1, **extra)
+    got = [k for p in pages for k in p[0] + p[1]]
+    everything = sorted(LIST_KEYS, key=lambda k: k.encode())
+    if delimiter:
+        want = sorted({k if "/" not in k else k[:k.index("/") + 1] for k in everything},
+                      key=lambda k: k.encode())
+    else:
+        want = everything
+    assert got == want
 
 
 @pytest.mark.parametrize("version", [1, 2])

@@ -2,7 +2,6 @@
 as an S3 XML error document with the right Code and HTTP status, and the server must go on
 serving. Hand-made requests are signed with botocore's SigV4 signer, then corrupted."""
 
-import hashlib
 import http.client
 import socket
 import time
