@@ -851,6 +851,17 @@ def test_virtual_host_style_raw(server, s3, bucket):
     assert resp.status == 404 and resp.xml_code() == "NoSuchKey"
 
 
+def test_virtual_host_style_dotted_bucket(server, s3):
+    name = f"dotted.{unique_bucket_name('vh')}.name"
+    s3.create_bucket(Bucket=name)
+    put(s3, name, "k", b"dotted")
+    host = f"{name}.localhost:{server.port}"
+    resp = http_request(server.port, "GET", "/k", b"", sign("GET", f"http://{host}/k"))
+    assert resp.status == 200 and resp.body == b"dotted", resp
+    s3.delete_object(Bucket=name, Key="k")
+    s3.delete_bucket(Bucket=name)
+
+
 def test_virtual_host_style_boto3(server, bucket):
     """A boto3 client in virtual-host style; the bucket.localhost host is sent to 127.0.0.1."""
     import boto3
