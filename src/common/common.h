@@ -139,6 +139,17 @@ class Sha256 {
   void* ctx_;
 };
 
+// The S3 additional checksums: CRC32, CRC32C, CRC64NVME, SHA1, SHA256. The value is the
+// big-endian digest in base64, as in the x-amz-checksum-* headers.
+class Checksum {
+ public:
+  virtual ~Checksum() = default;
+  virtual void Update(const void* data, size_t n) = 0;
+  virtual std::string FinalBase64() = 0;
+  // algorithm: "crc32", "crc32c", "crc64nvme", "sha1" or "sha256" (any case); null otherwise.
+  static std::unique_ptr<Checksum> Make(std::string_view algorithm);
+};
+
 std::string Sha256Hex(std::string_view data);
 std::string Md5Hex(std::string_view data);
 // Raw 32-byte HMAC-SHA256 of data under key.
@@ -188,6 +199,7 @@ std::string ToLower(std::string_view s);
 std::string_view Trim(std::string_view s);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 bool StartsWith(std::string_view s, std::string_view prefix);
+bool EndsWith(std::string_view s, std::string_view suffix);
 // Parses a decimal uint64 with no sign, no spaces, no overflow.
 std::optional<uint64_t> ParseUint64(std::string_view s);
 // Percent-decoding; '+' is left as is. Returns nullopt on a malformed escape.

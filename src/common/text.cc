@@ -36,6 +36,10 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
 std::optional<uint64_t> ParseUint64(std::string_view s) {
   if (s.empty() || s.size() > 20) return std::nullopt;
   uint64_t v = 0;

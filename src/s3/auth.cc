@@ -9,6 +9,10 @@
 namespace skyway::s3 {
 namespace {
 
+constexpr char kSignedChunks[] = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+constexpr char kSignedChunksTrailer[] = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER";
+constexpr char kUnsignedChunksTrailer[] = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+
 bool IsHexSha256(std::string_view v) {
   if (v.size() != 64) return false;
   for (char c : v) {
@@ -102,14 +106,23 @@ Status AuthenticateHeader(Context& ctx, std::string_view header) {
   if (!payload) {
     return S3Error("InvalidRequest", "missing required header for this request: x-amz-content-sha256");
   }
-  if (StartsWith(*payload, "STREAMING-")) {
-    return S3Error("NotImplemented", "aws-chunked uploads are not supported yet");
+  bool signed_chunks = *payload == kSignedChunks || *payload == kSignedChunksTrailer;
+  if (StartsWith(*payload, "STREAMING-") && !signed_chunks && *payload != kUnsignedChunksTrailer) {
+    return S3Error("NotImplemented", "the payload signing mode " + std::string(*payload) +
+                                         " is not supported");
   }
-  if (*payload != sigv4::kUnsignedPayload && !IsHexSha256(*payload)) {
-    return S3Error("InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or a SHA-256");
+  if (!StartsWith(*payload, "STREAMING-") && *payload != sigv4::kUnsignedPayload &&
+      !IsHexSha256(*payload)) {
+    return S3Error("InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a SHA-256 "
+                                      "or a STREAMING- mode");
   }
   RETURN_IF_ERROR(VerifySignature(ctx, *parsed, amz_date, *payload, ""));
   ctx.payload_hash = std::string(*payload);
+  if (signed_chunks) {
+    const Credential* cred = FindCredential(ctx.config, parsed->access_key);
+    ctx.chunk_signer = ChunkSigner{CachedSigningKey(cred->secret_key, parsed->scope), amz_date,
+                                   parsed->scope.ToString(), parsed->signature};
+  }
   return Status::Ok();
 }
 

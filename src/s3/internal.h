@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include <memory>
+
 #include "s3/s3.h"
 
 namespace skyway::s3 {
@@ -23,6 +25,17 @@ std::string S3CodeOf(const Status& status);
 
 // ---- per-request context --------------------------------------------------------------------
 
+using Attrs = std::vector<std::pair<std::string, std::string>>;
+
+// What a signed aws-chunked body needs to check each chunk: the request's derived key, date,
+// scope, and the signature the next chunk chains from (first the request's own).
+struct ChunkSigner {
+  std::string signing_key;
+  std::string amz_date;
+  std::string scope;
+  std::string previous;
+};
+
 struct Context {
   http::Request& req;
   http::Response& resp;
@@ -32,6 +45,42 @@ struct Context {
   std::string bucket;        // empty for service-level requests
   std::string key;           // empty for bucket-level requests
   std::string payload_hash;  // x-amz-content-sha256 as authenticated
+  std::optional<ChunkSigner> chunk_signer;  // for STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]
+};
+
+// ---- aws-chunked bodies (aws_chunked.cc) -----------------------------------------------------
+
+// Decodes an aws-chunked body from the raw request body, checking chunk signatures when a
+// signer is given and reading trailers (x-amz-checksum-*) after the last chunk when asked.
+// Errors: SignatureDoesNotMatch, IncompleteBody (framing).
+class AwsChunkedReader : public http::BodyReader {
+ public:
+  AwsChunkedReader(http::BodyReader* raw, std::optional<ChunkSigner> signer, bool trailers);
+  Result<size_t> Read(char* out, size_t n) override;
+  bool finished() const override { return state_ == State::kDone; }
+  std::optional<uint64_t> declared_length() const override { return std::nullopt; }
+  uint64_t decoded_bytes() const { return decoded_; }
+  const Attrs& trailers() const { return trailers_; }
+
+ private:
+  enum class State { kHeader, kData, kDataEnd, kDone };
+  Status Fill();
+  Result<std::string> ReadLine();
+  Status ReadChunkHeader();
+  Status ReadTrailers();
+  Status CheckChunkSignature(std::string_view given, const std::string& data_hash);
+
+  http::BodyReader* raw_;
+  std::optional<ChunkSigner> signer_;
+  bool expect_trailers_;
+  State state_ = State::kHeader;
+  std::string buf_;
+  size_t pos_ = 0;
+  uint64_t left_ = 0;
+  uint64_t decoded_ = 0;
+  std::string chunk_signature_;
+  std::unique_ptr<Sha256> chunk_hash_;
+  Attrs trailers_;
 };
 
 // Writes the S3 XML error reply for status into ctx.resp.
@@ -72,7 +121,6 @@ Result<std::string> ParseCreateBucketConfiguration(std::string_view body);
 
 // ---- object helpers (object_common.cc) ------------------------------------------------------
 
-using Attrs = std::vector<std::pair<std::string, std::string>>;
 // The attr under which an object's tags are kept, as a URL query string ("k1=v1&k2=v2").
 inline constexpr char kTaggingAttr[] = "x-amz-tagging";
 
@@ -82,9 +130,16 @@ Result<Attrs> AttrsFromRequest(const Context& ctx);
 std::optional<std::string_view> FindAttr(const Attrs& attrs, std::string_view name);
 // Errors: MissingContentLength, EntityTooLarge (over max), NotImplemented (Transfer-Encoding).
 Status CheckPutLength(const Context& ctx, uint64_t max);
-// Streams the request body into writer; returns its MD5 (hex). Verifies the signed payload
-// hash (XAmzContentSHA256Mismatch) and Content-MD5 (InvalidDigest, BadDigest).
-Result<std::string> StreamBody(Context& ctx, store::ObjectWriter* writer);
+// What StreamBody learned of the bytes: their MD5 (hex) and the x-amz-checksum-* attrs that
+// were sent (as headers or trailers) and verified.
+struct BodyDigest {
+  std::string md5;
+  Attrs checksums;
+};
+// Streams the request body (plain or aws-chunked) into writer. Verifies the signed payload
+// hash (XAmzContentSHA256Mismatch), Content-MD5 (InvalidDigest, BadDigest), x-amz-checksum-*
+// (BadDigest) and the decoded length (IncompleteBody).
+Result<BodyDigest> StreamBody(Context& ctx, store::ObjectWriter* writer);
 
 struct ByteRange {
   uint64_t first = 0;

@@ -55,8 +55,10 @@ Status UploadPart(Context& ctx) {
   ASSIGN_OR_RETURN(int number, PartNumber(ctx));
   RETURN_IF_ERROR(CheckPutLength(ctx, kMaxPartSize));
   ASSIGN_OR_RETURN(auto writer, ctx.backend->PutPart(ctx.bucket, ctx.key, UploadId(ctx), number));
+  ASSIGN_OR_RETURN(BodyDigest digest, StreamBody(ctx, writer.get()));
   store::ObjectMeta meta;
-  ASSIGN_OR_RETURN(meta.etag, StreamBody(ctx, writer.get()));
+  meta.etag = digest.md5;
+  for (const auto& c : digest.checksums) ctx.resp.headers.Set(c.first, c.second);
   ASSIGN_OR_RETURN(meta, writer->Commit(std::move(meta)));
   ctx.resp.headers.Set("ETag", Quoted(meta.etag));
   return Status::Ok();

@@ -16,6 +16,19 @@ constexpr const char* kStoredHeaders[] = {"Content-Type",     "Content-Encoding"
 constexpr char kMetaPrefix[] = "x-amz-meta-";
 constexpr size_t kIoBuffer = 1 << 20;
 
+std::string StripAwsChunked(std::string_view encoding) {
+  std::string out;
+  size_t start = 0;
+  while (start <= encoding.size()) {
+    size_t comma = encoding.find(',', start);
+    std::string_view item = Trim(encoding.substr(start, comma == std::string_view::npos ? comma : comma - start));
+    if (!item.empty() && !EqualsIgnoreCase(item, "aws-chunked")) out += (out.empty() ? "" : ",") + std::string(item);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 bool EtagListMatches(std::string_view list, const std::string& etag) {
   size_t start = 0;
   while (start <= list.size()) {
@@ -33,7 +46,15 @@ bool EtagListMatches(std::string_view list, const std::string& etag) {
 Result<Attrs> AttrsFromRequest(const Context& ctx) {
   Attrs attrs;
   for (const char* name : kStoredHeaders) {
-    if (auto v = ctx.req.headers.Get(name)) attrs.emplace_back(name, std::string(*v));
+    auto v = ctx.req.headers.Get(name);
+    if (!v) continue;
+    std::string value(*v);
+    if (std::string_view(name) == "Content-Encoding") {
+      // aws-chunked is the transfer framing of this request, not a property of the object.
+      value = StripAwsChunked(value);
+      if (value.empty()) continue;
+    }
+    attrs.emplace_back(name, value);
   }
   size_t meta_bytes = 0;
   for (const auto& [name, value] : ctx.req.headers.all()) {
@@ -80,23 +101,73 @@ Status CheckPutLength(const Context& ctx, uint64_t max) {
   return Status::Ok();
 }
 
-Result<std::string> StreamBody(Context& ctx, store::ObjectWriter* writer) {
-  bool verify = ctx.payload_hash != sigv4::kUnsignedPayload;
+namespace {
+
+constexpr const char* kChecksumAlgorithms[] = {"crc32", "crc32c", "crc64nvme", "sha1", "sha256"};
+
+// The checksums to compute: one per x-amz-checksum-<algorithm> header, or named by
+// x-amz-trailer / x-amz-sdk-checksum-algorithm when the value comes in a trailer.
+Result<std::vector<std::pair<std::string, std::unique_ptr<Checksum>>>> ChecksumsToCompute(
+    const Context& ctx) {
+  std::vector<std::pair<std::string, std::unique_ptr<Checksum>>> out;
+  std::string trailer = ToLower(ctx.req.headers.Get("x-amz-trailer").value_or(""));
+  std::string sdk = ToLower(ctx.req.headers.Get("x-amz-sdk-checksum-algorithm").value_or(""));
+  for (const char* a : kChecksumAlgorithms) {
+    std::string name = std::string("x-amz-checksum-") + a;
+    if (ctx.req.headers.Get(name) || trailer == name || sdk == a) out.emplace_back(name, Checksum::Make(a));
+  }
+  if (!trailer.empty() && out.empty()) {
+    return S3Error("InvalidRequest", "the trailer " + trailer + " is not a supported checksum");
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<BodyDigest> StreamBody(Context& ctx, store::ObjectWriter* writer) {
+  bool chunked = StartsWith(ctx.payload_hash, "STREAMING-");
+  bool verify = !chunked && ctx.payload_hash != sigv4::kUnsignedPayload;
+  std::optional<AwsChunkedReader> decoder;
+  http::BodyReader* body = ctx.req.body;
+  std::optional<uint64_t> decoded_length;
+  if (chunked) {
+    decoded_length = ParseUint64(ctx.req.headers.Get("x-amz-decoded-content-length").value_or(""));
+    if (!decoded_length) return S3Error("MissingContentLength", "aws-chunked uploads need x-amz-decoded-content-length");
+    decoder.emplace(ctx.req.body, ctx.chunk_signer, EndsWith(ctx.payload_hash, "-TRAILER"));
+    body = &*decoder;
+  }
+  ASSIGN_OR_RETURN(auto checksums, ChecksumsToCompute(ctx));
   Md5 md5;
   Sha256 sha;
   std::unique_ptr<char[]> buf(new char[kIoBuffer]);
+  uint64_t total = 0;
   for (;;) {
-    auto n = ctx.req.body->Read(buf.get(), kIoBuffer);
-    if (!n.ok()) return S3Error("IncompleteBody", n.status().message());
+    auto n = body->Read(buf.get(), kIoBuffer);
+    if (!n.ok()) return n.status().reason().empty() ? S3Error("IncompleteBody", n.status().message()) : n.status();
     if (*n == 0) break;
+    total += *n;
     md5.Update(buf.get(), *n);
     if (verify) sha.Update(buf.get(), *n);
+    for (auto& c : checksums) c.second->Update(buf.get(), *n);
     RETURN_IF_ERROR(writer->Write(buf.get(), *n));
   }
   if (verify && sha.FinalHex() != ctx.payload_hash) return S3Error("XAmzContentSHA256Mismatch");
-  std::string digest = md5.FinalHex();
+  if (decoded_length && *decoded_length != total) {
+    return S3Error("IncompleteBody", "the decoded body length does not match x-amz-decoded-content-length");
+  }
+  BodyDigest digest{md5.FinalHex(), {}};
   ASSIGN_OR_RETURN(std::string expected, ExpectedMd5(ctx));
-  if (!expected.empty() && expected != digest) return S3Error("BadDigest");
+  if (!expected.empty() && expected != digest.md5) return S3Error("BadDigest");
+  for (auto& [name, checksum] : checksums) {
+    std::string computed = checksum->FinalBase64();
+    auto given = ctx.req.headers.Get(name);
+    if (!given && decoder) given = FindAttr(decoder->trailers(), name);
+    if (!given) continue;  // named by x-amz-sdk-checksum-algorithm but never sent
+    if (*given != computed) {
+      return S3Error("BadDigest", "the " + name.substr(15) + " you specified did not match the calculated checksum");
+    }
+    digest.checksums.emplace_back(name, computed);
+  }
   return digest;
 }
 

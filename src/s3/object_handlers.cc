@@ -25,6 +25,12 @@ void SetObjectHeaders(Context& ctx, const store::ObjectMeta& meta) {
     if (!IsHiddenAttr(name)) out.Set(name, value);
   }
   if (tags > 0) out.Set("x-amz-tagging-count", std::to_string(tags));
+  auto mode = ctx.req.headers.Get("x-amz-checksum-mode");
+  if (mode && EqualsIgnoreCase(*mode, "ENABLED") && !ctx.req.headers.Get("range")) {
+    for (const auto& [name, value] : meta.attrs) {
+      if (StartsWith(name, "x-amz-checksum-")) out.Set(name, value);
+    }
+  }
   static const std::pair<const char*, const char*> kOverrides[] = {
       {"response-content-type", "Content-Type"},
       {"response-content-language", "Content-Language"},
@@ -89,9 +95,14 @@ Status PutObject(Context& ctx) {
   RETURN_IF_ERROR(CheckPutLength(ctx, ctx.config.max_object_size));
   ASSIGN_OR_RETURN(Attrs attrs, AttrsFromRequest(ctx));
   ASSIGN_OR_RETURN(auto writer, ctx.backend->PutObject(ctx.bucket, ctx.key));
+  ASSIGN_OR_RETURN(BodyDigest digest, StreamBody(ctx, writer.get()));
   store::ObjectMeta meta;
-  ASSIGN_OR_RETURN(meta.etag, StreamBody(ctx, writer.get()));
+  meta.etag = digest.md5;
   meta.attrs = std::move(attrs);
+  for (auto& c : digest.checksums) {
+    ctx.resp.headers.Set(c.first, c.second);
+    meta.attrs.push_back(std::move(c));
+  }
   ASSIGN_OR_RETURN(meta, writer->Commit(std::move(meta)));
   ctx.resp.headers.Set("ETag", Quoted(meta.etag));
   return Status::Ok();

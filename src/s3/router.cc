@@ -109,7 +109,7 @@ Service::Service(store::Backend* backend, Config config)
 void Service::Handle(http::Request& request, http::Response& response) {
   char id[32];
   snprintf(id, sizeof(id), "%016llX", static_cast<unsigned long long>(next_request_++));
-  Context ctx{request, response, config_, backend_, host_id_ + id, "", "", ""};
+  Context ctx{request, response, config_, backend_, host_id_ + id, "", "", "", std::nullopt};
   Status st = ResolveAddress(ctx);
   if (st.ok()) st = Authenticate(ctx);
   if (st.ok()) {

@@ -56,7 +56,7 @@ Result<std::unique_ptr<ObjectWriter>> LocalBackend::PutPart(const std::string& b
                                                             const std::string& upload_id,
                                                             int number) {
   RETURN_IF_ERROR(GetUpload(bucket, key, upload_id).status());
-  return NewWriter([=](const std::string& data_id, ObjectMeta& meta) {
+  return NewWriter([this, bucket, key, upload_id, number](const std::string& data_id, ObjectMeta& meta) {
     PartRecord part{PartInfo{number, meta.size, meta.etag, meta.mtime_nanos}, data_id};
     return CommitPart(bucket, key, upload_id, part);
   });

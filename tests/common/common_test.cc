@@ -88,3 +88,34 @@ TEST(StatusTest, CarriesCodeReasonMessage) {
 
 }  // namespace
 }  // namespace skyway
+
+namespace skyway {
+namespace {
+
+std::string ChecksumOf(const char* algorithm, std::string_view data, size_t step = 0) {
+  auto c = Checksum::Make(algorithm);
+  if (step == 0) step = data.size() + 1;
+  for (size_t i = 0; i < data.size(); i += step) c->Update(data.data() + i, std::min(step, data.size() - i));
+  return HexEncode(*Base64Decode(c->FinalBase64()));
+}
+
+// The standard check values: each CRC of "123456789".
+TEST(Checksum, CheckValues) {
+  EXPECT_EQ(ChecksumOf("crc32", "123456789"), "cbf43926");
+  EXPECT_EQ(ChecksumOf("CRC32C", "123456789"), "e3069283");
+  EXPECT_EQ(ChecksumOf("crc64nvme", "123456789"), "ae8b14860a799888");
+  EXPECT_EQ(ChecksumOf("sha1", "abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(ChecksumOf("sha256", "abc"), Sha256Hex("abc"));
+  EXPECT_EQ(Checksum::Make("md4"), nullptr);
+}
+
+TEST(Checksum, IncrementalEqualsOneShot) {
+  std::string data(100003, '\0');
+  for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<char>(i * 31 + 7);
+  for (const char* a : {"crc32", "crc32c", "crc64nvme", "sha1", "sha256"}) {
+    EXPECT_EQ(ChecksumOf(a, data, 13), ChecksumOf(a, data)) << a;
+  }
+}
+
+}  // namespace
+}  // namespace skyway

@@ -179,3 +179,83 @@ TEST_F(S3Test, ConditionalGet) {
 
 }  // namespace
 }  // namespace skyway::s3
+
+namespace skyway::s3 {
+namespace {
+
+std::string DecodeAll(AwsChunkedReader* reader, Status* status) {
+  std::string out;
+  char buf[1000];
+  for (;;) {
+    auto n = reader->Read(buf, sizeof(buf));
+    if (!n.ok()) {
+      *status = n.status();
+      return out;
+    }
+    if (*n == 0) return out;
+    out.append(buf, *n);
+  }
+}
+
+// The example of the AWS S3 documentation, "Signature Calculation: Transfer Payload in Multiple
+// Chunks": 66560 bytes of 'a' in chunks of 65536 and 1024, seed signature 4f232c43...
+class SignedChunksTest : public ::testing::Test {
+ protected:
+  ChunkSigner Signer() {
+    sigv4::Scope scope{"20130524", "us-east-1", "s3"};
+    return ChunkSigner{sigv4::SigningKey("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", scope),
+                       "20130524T000000Z", scope.ToString(),
+                       "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"};
+  }
+  std::string Body(std::string second_signature) {
+    return "10000;chunk-signature=ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648\r\n" +
+           std::string(65536, 'a') + "\r\n400;chunk-signature=" + second_signature + "\r\n" +
+           std::string(1024, 'a') +
+           "\r\n0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n";
+  }
+};
+
+TEST_F(SignedChunksTest, AwsExampleDecodes) {
+  std::string body = Body("0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497");
+  EXPECT_EQ(body.size(), 66824u);  // the example's Content-Length
+  StringSource src(body);
+  auto raw = http::MakeLengthBody(&src, body.size());
+  AwsChunkedReader reader(raw.get(), Signer(), false);
+  Status st;
+  EXPECT_EQ(DecodeAll(&reader, &st), std::string(66560, 'a'));
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_TRUE(reader.finished());
+}
+
+TEST_F(SignedChunksTest, CorruptedChunkSignatureIsRejected) {
+  std::string body = Body("1055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497");
+  StringSource src(body);
+  auto raw = http::MakeLengthBody(&src, body.size());
+  AwsChunkedReader reader(raw.get(), Signer(), false);
+  Status st;
+  DecodeAll(&reader, &st);
+  EXPECT_EQ(st.reason(), "SignatureDoesNotMatch");
+}
+
+TEST(UnsignedTrailer, ReadsChunksAndTrailers) {
+  std::string body = "5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n";
+  StringSource src(body);
+  auto raw = http::MakeLengthBody(&src, body.size());
+  AwsChunkedReader reader(raw.get(), std::nullopt, true);
+  Status st;
+  EXPECT_EQ(DecodeAll(&reader, &st), "hello world");
+  EXPECT_TRUE(st.ok());
+  ASSERT_EQ(reader.trailers().size(), 1u);
+  EXPECT_EQ(reader.trailers()[0].first, "x-amz-checksum-crc32");
+  for (std::string bad : {"5\r\nhelloX\r\n0\r\n\r\n", "z\r\n", "5\r\nhel", "5;foo=1\r\nhello\r\n0\r\n\r\n"}) {
+    StringSource s2(bad);
+    auto r2 = http::MakeLengthBody(&s2, bad.size());
+    AwsChunkedReader bad_reader(r2.get(), std::nullopt, true);
+    Status bad_st;
+    DecodeAll(&bad_reader, &bad_st);
+    EXPECT_FALSE(bad_st.ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace skyway::s3
