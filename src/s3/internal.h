@@ -46,6 +46,7 @@ struct Context {
   std::string key;           // empty for bucket-level requests
   std::string payload_hash;  // x-amz-content-sha256 as authenticated
   std::optional<ChunkSigner> chunk_signer;  // for STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]
+  std::string operation = "Unknown";         // set by the router: "GetObject", ...
 };
 
 // ---- aws-chunked bodies (aws_chunked.cc) -----------------------------------------------------

@@ -50,26 +50,32 @@ Status ResolveAddress(Context& ctx) {
   return Status::Ok();
 }
 
+// Names the operation (for metrics and logs) and runs it.
+Status Run(Context& ctx, const char* operation, Status (*handler)(Context&)) {
+  ctx.operation = operation;
+  return handler(ctx);
+}
+
 Status RouteService(Context& ctx) {
-  if (ctx.req.method == "GET") return ListBuckets(ctx);
+  if (ctx.req.method == "GET") return Run(ctx, "ListBuckets", ListBuckets);
   return S3Error("MethodNotAllowed");
 }
 
 Status RouteBucket(Context& ctx) {
   const http::Request& req = ctx.req;
-  if (req.method == "GET" && req.Query("location")) return GetBucketLocation(ctx);
-  if (req.method == "GET" && req.Query("versioning")) return GetBucketVersioning(ctx);
-  if (req.method == "GET" && req.Query("uploads")) return ListMultipartUploads(ctx);
-  if (req.method == "POST" && req.Query("delete")) return DeleteObjects(ctx);
+  if (req.method == "GET" && req.Query("location")) return Run(ctx, "GetBucketLocation", GetBucketLocation);
+  if (req.method == "GET" && req.Query("versioning")) return Run(ctx, "GetBucketVersioning", GetBucketVersioning);
+  if (req.method == "GET" && req.Query("uploads")) return Run(ctx, "ListMultipartUploads", ListMultipartUploads);
+  if (req.method == "POST" && req.Query("delete")) return Run(ctx, "DeleteObjects", DeleteObjects);
   RETURN_IF_ERROR(UnsupportedSubresource(req));
-  if (req.method == "PUT") return CreateBucket(ctx);
-  if (req.method == "HEAD") return HeadBucket(ctx);
-  if (req.method == "DELETE") return DeleteBucket(ctx);
+  if (req.method == "PUT") return Run(ctx, "CreateBucket", CreateBucket);
+  if (req.method == "HEAD") return Run(ctx, "HeadBucket", HeadBucket);
+  if (req.method == "DELETE") return Run(ctx, "DeleteBucket", DeleteBucket);
   if (req.method == "GET") {
     auto list_type = req.Query("list-type");
-    if (list_type && *list_type == "2") return ListObjectsV2(ctx);
+    if (list_type && *list_type == "2") return Run(ctx, "ListObjectsV2", ListObjectsV2);
     if (list_type) return S3Error("InvalidArgument", "list-type must be 2");
-    return ListObjectsV1(ctx);
+    return Run(ctx, "ListObjectsV1", ListObjectsV1);
   }
   return S3Error("MethodNotAllowed");
 }
@@ -80,24 +86,24 @@ Status RouteObject(Context& ctx) {
   if (ctx.key.size() > ctx.config.max_key_bytes) return S3Error("KeyTooLongError");
   bool copy = req.headers.Get("x-amz-copy-source").has_value();
   if (req.Query("tagging")) {
-    if (m == "GET") return GetObjectTagging(ctx);
-    if (m == "PUT") return PutObjectTagging(ctx);
-    if (m == "DELETE") return DeleteObjectTagging(ctx);
+    if (m == "GET") return Run(ctx, "GetObjectTagging", GetObjectTagging);
+    if (m == "PUT") return Run(ctx, "PutObjectTagging", PutObjectTagging);
+    if (m == "DELETE") return Run(ctx, "DeleteObjectTagging", DeleteObjectTagging);
     return S3Error("MethodNotAllowed");
   }
   if (req.Query("uploadId")) {
-    if (m == "PUT" && req.Query("partNumber")) return copy ? UploadPartCopy(ctx) : UploadPart(ctx);
-    if (m == "POST") return CompleteMultipartUpload(ctx);
-    if (m == "DELETE") return AbortMultipartUpload(ctx);
-    if (m == "GET") return ListParts(ctx);
+    if (m == "PUT" && req.Query("partNumber")) return copy ? Run(ctx, "UploadPartCopy", UploadPartCopy) : Run(ctx, "UploadPart", UploadPart);
+    if (m == "POST") return Run(ctx, "CompleteMultipartUpload", CompleteMultipartUpload);
+    if (m == "DELETE") return Run(ctx, "AbortMultipartUpload", AbortMultipartUpload);
+    if (m == "GET") return Run(ctx, "ListParts", ListParts);
     return S3Error("MethodNotAllowed");
   }
-  if (m == "POST" && req.Query("uploads")) return CreateMultipartUpload(ctx);
+  if (m == "POST" && req.Query("uploads")) return Run(ctx, "CreateMultipartUpload", CreateMultipartUpload);
   RETURN_IF_ERROR(UnsupportedSubresource(req));
-  if (m == "PUT") return copy ? CopyObject(ctx) : PutObject(ctx);
-  if (m == "GET") return GetObject(ctx, /*head=*/false);
-  if (m == "HEAD") return GetObject(ctx, /*head=*/true);
-  if (m == "DELETE") return DeleteObject(ctx);
+  if (m == "PUT") return copy ? Run(ctx, "CopyObject", CopyObject) : Run(ctx, "PutObject", PutObject);
+  if (m == "GET") return Run(ctx, "GetObject", [](Context& c) { return GetObject(c, false); });
+  if (m == "HEAD") return Run(ctx, "HeadObject", [](Context& c) { return GetObject(c, true); });
+  if (m == "DELETE") return Run(ctx, "DeleteObject", DeleteObject);
   return S3Error("MethodNotAllowed");
 }
 
@@ -107,6 +113,17 @@ Service::Service(store::Backend* backend, Config config)
     : backend_(backend), config_(std::move(config)), host_id_(HexEncode(RandomBytes(8))) {}
 
 void Service::Handle(http::Request& request, http::Response& response) {
+  int64_t start = NowNanos();
+  if (request.method == "GET" && request.path == "/_skyway/health") {
+    response.headers.Set("Content-Type", "text/plain");
+    response.SetBody("ok\n");
+    return;
+  }
+  if (request.method == "GET" && request.path == "/_skyway/metrics") {
+    response.headers.Set("Content-Type", "text/plain; version=0.0.4");
+    response.SetBody(metrics_.Render());
+    return;
+  }
   char id[32];
   snprintf(id, sizeof(id), "%016llX", static_cast<unsigned long long>(next_request_++));
   Context ctx{request, response, config_, backend_, host_id_ + id, "", "", "", std::nullopt};
@@ -126,6 +143,10 @@ void Service::Handle(http::Request& request, http::Response& response) {
   } else {
     response.headers.Set("x-amz-request-id", ctx.request_id);
   }
+  uint64_t bytes_in = ParseUint64(request.headers.Get("content-length").value_or("0")).value_or(0);
+  uint64_t bytes_out = request.method == "HEAD" ? 0 : response.BodyLength();
+  metrics_.Record(ctx.operation, response.status, bytes_in, bytes_out,
+                  static_cast<double>(NowNanos() - start) / 1e9);
 }
 
 }  // namespace skyway::s3

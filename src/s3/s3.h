@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,22 @@ struct Config {
   size_t max_user_metadata_bytes = 2048;
 };
 
+// Request counters for /_skyway/metrics (Prometheus text format). Thread-safe.
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  void Record(const std::string& operation, int status, uint64_t bytes_in, uint64_t bytes_out,
+              double seconds);
+  std::string Render() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Besides the S3 API, the service answers two unauthenticated paths that no bucket can take
+// (bucket names have no '_'): GET /_skyway/health and GET /_skyway/metrics.
 class Service {
  public:
   // REQUIRES: backend outlives the service.
@@ -43,6 +60,7 @@ class Service {
   Config config_;
   std::atomic<uint64_t> next_request_{1};
   std::string host_id_;
+  Metrics metrics_;
 };
 
 }  // namespace skyway::s3

@@ -259,3 +259,31 @@ TEST(UnsignedTrailer, ReadsChunksAndTrailers) {
 
 }  // namespace
 }  // namespace skyway::s3
+
+namespace skyway::s3 {
+namespace {
+
+TEST_F(S3Test, HealthAndMetrics) {
+  ASSERT_EQ(Send("PUT", "/bkt").status, 200);
+  ASSERT_EQ(Send("PUT", "/bkt/k", "12345").status, 200);
+  ASSERT_EQ(Send("GET", "/bkt/missing").status, 404);
+  http::Request req;
+  ASSERT_TRUE(http::ParseRequestHead("GET /_skyway/metrics HTTP/1.1\r\nHost: h", http::Limits(), &req).ok());
+  http::Response resp;
+  service_->Handle(req, resp);
+  ASSERT_EQ(resp.status, 200);
+  const std::string& text = resp.body[0].data;
+  EXPECT_NE(text.find("skyway_s3_requests_total{operation=\"PutObject\",status=\"200\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("skyway_s3_requests_total{operation=\"GetObject\",status=\"404\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("skyway_s3_received_bytes_total 5"), std::string::npos);
+  EXPECT_NE(text.find("skyway_s3_request_duration_seconds_count{operation=\"CreateBucket\"} 1"), std::string::npos);
+  http::Request health;
+  ASSERT_TRUE(http::ParseRequestHead("GET /_skyway/health HTTP/1.1\r\nHost: h", http::Limits(), &health).ok());
+  http::Response hresp;
+  service_->Handle(health, hresp);
+  EXPECT_EQ(hresp.status, 200);
+  EXPECT_EQ(hresp.body[0].data, "ok\n");
+}
+
+}  // namespace
+}  // namespace skyway::s3
