@@ -19,8 +19,9 @@ pytestmark = pytest.mark.skipif(not os.access(AWS, os.X_OK), reason=f"{AWS} is n
 def aws(server, tmp_path_factory):
     home = tmp_path_factory.mktemp("awscli")
     config = home / "config"
-    # Multipart upload is not implemented by the server yet: a 5GB threshold (the single-PUT
-    # limit) keeps `aws s3 cp`/`sync` on single PutObject requests (and single GETs down).
+    # This suite was written before the server had multipart upload: a 5GB threshold (the
+    # single-PUT limit) keeps `aws s3 cp`/`sync` on single PutObject requests (and single GETs
+    # down), and the 20 MiB test relies on it (its ETag must be the plain MD5).
     # Path-style addressing: <bucket>.127.0.0.1 cannot be resolved.
     text = ("[default]\n"
             f"region = {REGION}\n"
