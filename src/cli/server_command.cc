@@ -124,6 +124,13 @@ int ServerCommand(const std::vector<std::string>& args) {
     return 2;
   }
   ServerOptions& o = *options;
+  // Signals go to one waiting thread, which stops the server. They are blocked before any
+  // other thread exists (RocksDB starts its own), so no other thread ever takes them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto backend = store::OpenLocalBackend(o.data);
   Status st = backend.ok() ? ResolveCredentials(&o) : backend.status();
   if (!st.ok()) {
@@ -137,12 +144,6 @@ int ServerCommand(const std::vector<std::string>& args) {
   s3::Service service(backend->get(), config);
   http::Server server([&](http::Request& q, http::Response& r) { service.Handle(q, r); },
                       &s3::Service::FormatProtocolError);
-  // Signals go to one waiting thread, which stops the server; other threads never see them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   st = server.Listen(o.host, o.port);
   if (!st.ok()) {
     fprintf(stderr, "skyway server: %s\n", st.message().c_str());

@@ -30,11 +30,7 @@ class Connection : public ByteSource {
       pos_ += take;
       return take;
     }
-    if (continue_pending_) {
-      continue_pending_ = false;
-      static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-      RETURN_IF_ERROR(SendAll(kContinue, sizeof(kContinue) - 1));
-    }
+    RETURN_IF_ERROR(SendPendingContinue());
     return Recv(out, n);
   }
 
@@ -47,6 +43,10 @@ class Connection : public ByteSource {
     size_t scanned = 0;
     for (;;) {
       size_t end = buf_.find("\r\n\r\n", scanned > 3 ? scanned - 3 : 0);
+      if (end != std::string::npos && end > limit) {
+        return Status(Code::kResourceExhausted, "RequestHeaderSectionTooLarge",
+                      "the request line and headers are larger than allowed");
+      }
       if (end != std::string::npos) {
         std::string head = buf_.substr(0, end);
         pos_ = end + 4;
@@ -68,6 +68,15 @@ class Connection : public ByteSource {
   }
 
   void ExpectContinue() { continue_pending_ = true; }
+  // Sends the interim 100 Continue if the client asked for it and has not had it: a body that
+  // was complete without reading (Content-Length: 0) still gets one, since some clients
+  // (botocore) otherwise misread the next response on the connection.
+  Status SendPendingContinue() {
+    if (!continue_pending_) return Status::Ok();
+    continue_pending_ = false;
+    static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    return SendAll(kContinue, sizeof(kContinue) - 1);
+  }
 
   // more: further bytes follow at once (a file body), so the kernel may hold this segment back
   // and send head and body together.
@@ -261,6 +270,7 @@ void Server::ServeConnection(int fd, std::string peer) {
       resp.close_connection = true;
     }
     if (!body->finished() || !WantsKeepAlive(req)) resp.close_connection = true;
+    if (body->finished() && !conn.SendPendingContinue().ok()) break;
     if (!WriteResponse(&conn, &req, &resp).ok() || resp.close_connection) break;
   }
   ::shutdown(fd, SHUT_RDWR);

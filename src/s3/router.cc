@@ -9,7 +9,7 @@ namespace {
 // Sub-resources of S3 this server does not implement yet: answered NotImplemented rather than
 // misread as a plain GET or PUT of the bucket or object.
 constexpr const char* kUnsupported[] = {
-    "acl",        "policy",     "policyStatus", "cors",          "lifecycle",   "website",
+    "versioning", "location", "acl",        "policy",     "policyStatus", "cors",          "lifecycle",   "website",
     "logging",    "notification", "replication", "encryption",   "object-lock", "retention",
     "legal-hold", "tagging",    "uploads",      "uploadId",      "versions",    "versionId",
     "delete",     "restore",    "select",       "torrent",       "accelerate",  "requestPayment",
