@@ -1,0 +1,285 @@
+"""Shared fixtures for the Skyway real-client matrix (aws-cli, s3cmd, rclone, AWS SDK for JS v3).
+
+One `skyway server` (SKYWAY_BIN, default ../../build/skyway relative to this folder) is started
+per test session on 127.0.0.1 with a port the kernel picks and a fresh temporary data directory;
+it is stopped by its PID (SIGTERM, then SIGKILL) at the end. Its stderr goes to a file that the
+tests read back when they need the server's view of a failure.
+
+Run with Debian's interpreter:  SKYWAY_BIN=build/skyway /usr/bin/python3 -m pytest -q tests/clients
+"""
+
+import hashlib
+import http.client
+import os
+import pathlib
+import re
+import select
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from urllib.parse import quote, urlsplit
+
+import boto3
+import botocore.auth
+import pytest
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+HERE = pathlib.Path(__file__).resolve().parent
+ACCESS_KEY = "AK"
+SECRET_KEY = "SK"
+REGION = "us-east-1"
+STARTUP_TIMEOUT_S = 20
+MiB = 1024 * 1024
+
+_READY = re.compile(rb"skyway server listening on http://127\.0\.0\.1:(\d+)")
+
+
+def skyway_bin():
+    return os.environ.get("SKYWAY_BIN") or str((HERE / "../../build/skyway").resolve())
+
+
+class Server:
+    def __init__(self, data_dir, log_path):
+        self.data_dir = pathlib.Path(data_dir)
+        self.stderr_path = pathlib.Path(log_path)
+        self.proc = None
+        self.port = None
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def hostport(self):
+        return f"127.0.0.1:{self.port}"
+
+    def start(self):
+        binary = skyway_bin()
+        if not os.access(binary, os.X_OK):
+            pytest.exit(f"skyway binary not found at {binary}; build it or set SKYWAY_BIN", 2)
+        env = dict(os.environ, SKYWAY_ACCESS_KEY=ACCESS_KEY, SKYWAY_SECRET_KEY=SECRET_KEY)
+        with open(self.stderr_path, "wb") as stderr:
+            self.proc = subprocess.Popen(
+                [binary, "server", "--data", str(self.data_dir), "--address", "127.0.0.1:0"],
+                stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
+        line = self._read_ready_line()
+        m = _READY.match(line)
+        if not m:
+            self.stop()
+            pytest.exit(f"server did not announce its port; stdout {line!r}; stderr "
+                        f"{self.stderr_path.read_bytes()[-2000:]!r}", 2)
+        self.port = int(m.group(1))
+        # Keep draining stdout so the server never blocks on a full pipe.
+        threading.Thread(target=self._drain, args=(self.proc.stdout,), daemon=True).start()
+        return self
+
+    def _read_ready_line(self):
+        fd = self.proc.stdout.fileno()
+        buf = b""
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                break
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            buf += chunk
+        return buf.split(b"\n", 1)[0]
+
+    @staticmethod
+    def _drain(pipe):
+        try:
+            while pipe.read(4096):
+                pass
+        except (OSError, ValueError):
+            pass
+
+    def stop(self, timeout=15):
+        """SIGTERM by PID, wait; SIGKILL by PID if it does not exit."""
+        if self.proc is None:
+            return None
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+        return proc.returncode
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_mark(self):
+        """Current size of the server's stderr; pass it to log_since() to read what came after."""
+        try:
+            return self.stderr_path.stat().st_size
+        except OSError:
+            return 0
+
+    def log_since(self, mark):
+        with open(self.stderr_path, "rb") as f:
+            f.seek(mark)
+            return f.read().decode("utf-8", "replace")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("skyway")
+    srv = Server(base / "data", base / "server.stderr").start()
+    yield srv
+    srv.stop()
+
+
+def make_s3(endpoint, **config):
+    cfg = dict(signature_version="s3v4", s3={"addressing_style": "path"},
+               retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=60)
+    cfg.update(config)
+    return boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
+                        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+                        config=Config(**cfg))
+
+
+@pytest.fixture(scope="session")
+def s3(server):
+    """A boto3 client, used to check what the client under test left on the server."""
+    return make_s3(server.endpoint)
+
+
+def unique_bucket(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+@pytest.fixture
+def bucket(s3, request):
+    """A fresh empty bucket, named after the client under test."""
+    prefix = request.module.__name__.replace("test_", "").replace("_", "-")[:20]
+    name = unique_bucket(prefix)
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+# ---- data -------------------------------------------------------------------------------------
+
+
+def random_file(path, size, seed=0):
+    """Writes `size` pseudo-random (incompressible) bytes to path; returns the sha256 hex.
+    Fast: 1 MiB of urandom tiled with a per-MiB counter so no two MiB blocks are alike."""
+    block = os.urandom(MiB)
+    h = hashlib.sha256()
+    with open(path, "wb") as f:
+        written = 0
+        i = 0
+        while written < size:
+            chunk = (i.to_bytes(8, "little") + seed.to_bytes(8, "little") + block[16:])
+            chunk = chunk[: min(MiB, size - written)]
+            f.write(chunk)
+            h.update(chunk)
+            written += len(chunk)
+            i += 1
+    return h.hexdigest()
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(MiB), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def s3_sha256(s3, bucket, key):
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    h = hashlib.sha256()
+    for chunk in iter(lambda: body.read(MiB), b""):
+        h.update(chunk)
+    return h.hexdigest()
+
+
+def keys_of(s3, bucket, prefix=""):
+    out = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        out.extend(o["Key"] for o in page.get("Contents", []))
+    return sorted(out)
+
+
+def run_cmd(args, env=None, timeout=180, check=True, input=None):
+    """Runs a client command; on failure the assertion message carries its output."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    p = subprocess.run(args, env=full_env, capture_output=True, timeout=timeout,
+                       stdin=subprocess.DEVNULL if input is None else None, input=input)
+    if check:
+        assert p.returncode == 0, (
+            f"{args!r} exited {p.returncode}\nstdout: {p.stdout.decode(errors='replace')[-3000:]}"
+            f"\nstderr: {p.stderr.decode(errors='replace')[-3000:]}")
+    return p
+
+
+# ---- hand-made signed requests ------------------------------------------------------------------
+
+
+def object_path(bucket, key=""):
+    path = "/" + quote(bucket, safe="")
+    if key:
+        path += "/" + quote(key, safe="/~")
+    return path
+
+
+def sign(method, url, body=b"", headers=None, payload_hash=None):
+    """Signs with botocore's SigV4Auth (service s3). payload_hash, when given, is sent as
+    x-amz-content-sha256 and signed as is (e.g. STREAMING-UNSIGNED-PAYLOAD-TRAILER); otherwise
+    the sha256 of body is. Returns the header list to send."""
+    headers = dict(headers or {})
+    if not any(k.lower() == "host" for k in headers):
+        headers["Host"] = urlsplit(url).netloc
+    headers["X-Amz-Content-SHA256"] = payload_hash or hashlib.sha256(body).hexdigest()
+    req = AWSRequest(method=method, url=url, data=body, headers=headers)
+    botocore.auth.SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "s3", REGION).add_auth(req)
+    return [(k, v) for k, v in req.headers.items()]
+
+
+class RawResponse:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def xml_code(self):
+        m = re.search(rb"<Code>([^<]*)</Code>", self.body)
+        return m.group(1).decode() if m else None
+
+    def __repr__(self):
+        return f"RawResponse({self.status}, {self.headers}, {self.body[:600]!r})"
+
+
+def signed_request(server, method, bucket, key="", body=b"", headers=None, query="",
+                   payload_hash=None, timeout=60):
+    """Signs and sends one path-style request over a fresh connection; returns RawResponse."""
+    path = object_path(bucket, key)
+    if query:
+        path += "?" + query
+    hdrs = sign(method, f"http://{server.hostport}{path}", body, headers, payload_hash)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        names = {k.lower() for k, _ in hdrs}
+        for k, v in hdrs:
+            conn.putheader(k, v)
+        if "content-length" not in names:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body if body else None)
+        resp = conn.getresponse()
+        data = resp.read()
+        return RawResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+    finally:
+        conn.close()
