@@ -14,19 +14,8 @@
 namespace skyway::store {
 namespace {
 
-Status FromRocks(const rocksdb::Status& s) {
-  if (s.ok()) return Status::Ok();
-  return Status(Code::kIOError, "", "rocksdb: " + s.ToString());
-}
-
 Status NoSuchBucket(const std::string& bucket) {
   return Status(Code::kNotFound, kNoSuchBucket, "bucket does not exist: " + bucket);
-}
-
-rocksdb::WriteOptions SyncWrite() {
-  rocksdb::WriteOptions w;
-  w.sync = true;
-  return w;
 }
 
 Status MakeDir(const std::string& path) {

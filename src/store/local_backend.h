@@ -15,6 +15,17 @@
 
 namespace skyway::store {
 
+inline Status FromRocks(const rocksdb::Status& s) {
+  return s.ok() ? Status::Ok() : Status(Code::kIOError, "", "rocksdb: " + s.ToString());
+}
+
+// Every metadata write is synced: an acknowledged change survives a crash.
+inline rocksdb::WriteOptions SyncWrite() {
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  return w;
+}
+
 class LocalBackend : public Backend {
  public:
   static Result<std::unique_ptr<Backend>> Open(const std::string& dir);

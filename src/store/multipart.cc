@@ -10,18 +10,8 @@
 namespace skyway::store {
 namespace {
 
-Status FromRocks(const rocksdb::Status& s) {
-  return s.ok() ? Status::Ok() : Status(Code::kIOError, "", "rocksdb: " + s.ToString());
-}
-
 Status NoSuchUpload(const std::string& upload_id) {
   return Status(Code::kNotFound, kNoSuchUpload, "no such upload: " + upload_id);
-}
-
-rocksdb::WriteOptions SyncWrite() {
-  rocksdb::WriteOptions w;
-  w.sync = true;
-  return w;
 }
 
 }  // namespace
