@@ -212,10 +212,24 @@ def keys_of(s3, bucket, prefix=""):
     return sorted(out)
 
 
+# Loopback only: never through a proxy (this process's urllib included).
+for _name in ("NO_PROXY", "no_proxy"):
+    os.environ[_name] = "127.0.0.1,localhost"
+
+
+def client_env(extra=None):
+    """The environment for a client process: this one's, less every AWS_* and RCLONE_* variable
+    (an inherited AWS_CA_BUNDLE, for one, makes rclone refuse to start, and a profile or a
+    config file would change what the client does), plus `extra`."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.upper().startswith(("AWS_", "RCLONE_"))}
+    env.update(extra or {})
+    return env
+
+
 def run_cmd(args, env=None, timeout=180, check=True, input=None):
     """Runs a client command; on failure the assertion message carries its output."""
-    full_env = dict(os.environ)
-    full_env.update(env or {})
+    full_env = client_env(env)
     p = subprocess.run(args, env=full_env, capture_output=True, timeout=timeout,
                        stdin=subprocess.DEVNULL if input is None else None, input=input)
     if check:
