@@ -15,7 +15,7 @@ import zlib
 import pytest
 
 from conftest import (ACCESS_KEY, MiB, REGION, SECRET_KEY, keys_of, random_file, run_cmd,
-                      s3_sha256, sha256_file)
+                      sha256_file)
 
 AWS = "/usr/bin/aws"  # Debian's aws-cli; never the one on PATH
 
