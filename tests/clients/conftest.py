@@ -289,7 +289,7 @@ def signed_request(server, method, bucket, key="", body=b"", headers=None, query
         names = {k.lower() for k, _ in hdrs}
         for k, v in hdrs:
             conn.putheader(k, v)
-        if "content-length" not in names:
+        if "content-length" not in names and "transfer-encoding" not in names:
             conn.putheader("Content-Length", str(len(body)))
         conn.endheaders(body if body else None)
         resp = conn.getresponse()
