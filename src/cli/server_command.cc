@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "common/common.h"
+#include "directpath/directpath.h"
 #include "http/http.h"
 #include "s3/s3.h"
 #include "store/store.h"
@@ -26,6 +27,8 @@ struct ServerOptions {
   std::string region = "us-east-1";
   std::vector<std::string> domains;
   std::string access_key, secret_key;
+  std::string direct_socket;  // empty: DATA/skyway.sock
+  bool direct = true;
 };
 
 void ServerUsage() {
@@ -36,6 +39,9 @@ void ServerUsage() {
           "  --address HOST:PORT listen address (default 127.0.0.1:9000; port 0 picks one)\n"
           "  --region REGION     the region clients sign for (default us-east-1)\n"
           "  --domain NAME       serve <bucket>.NAME virtual-host-style (default localhost)\n"
+          "  --direct-socket P   where same-host clients register memory for the direct data\n"
+          "                      path (x-amz-rdma-token); default DIR/skyway.sock\n"
+          "  --no-direct         decline x-amz-rdma-token (501): HTTP only\n"
           "Credentials come from --access-key/--secret-key, else SKYWAY_ACCESS_KEY and\n"
           "SKYWAY_SECRET_KEY, else DIR/credentials; a first start without any generates a\n"
           "pair, stores it there and prints it.\n");
@@ -63,6 +69,10 @@ Result<ServerOptions> ParseOptions(const std::vector<std::string>& args) {
     } else if (a == "--domain") {
       ASSIGN_OR_RETURN(std::string d, value());
       o.domains.push_back(ToLower(d));
+    } else if (a == "--direct-socket") {
+      ASSIGN_OR_RETURN(o.direct_socket, value());
+    } else if (a == "--no-direct") {
+      o.direct = false;
     } else if (a == "--access-key") {
       ASSIGN_OR_RETURN(o.access_key, value());
     } else if (a == "--secret-key") {
@@ -141,6 +151,28 @@ int ServerCommand(const std::vector<std::string>& args) {
   config.region = o.region;
   config.domains = o.domains;
   config.credentials.push_back({o.access_key, o.secret_key});
+  directpath::RegionRegistry regions;
+  std::unique_ptr<directpath::RegistrationServer> registration;
+  if (o.direct) {
+    std::string path = o.direct_socket.empty() ? o.data + "/skyway.sock" : o.direct_socket;
+    registration = std::make_unique<directpath::RegistrationServer>(
+        &regions,
+        [&config](const std::string& ak) -> std::optional<std::string> {
+          for (const auto& c : config.credentials) {
+            if (c.access_key == ak) return c.secret_key;
+          }
+          return std::nullopt;
+        },
+        config.max_clock_skew_seconds);
+    st = registration->Listen(path);
+    if (!st.ok()) {
+      fprintf(stderr, "skyway server: direct path: %s\n", st.message().c_str());
+      return 1;
+    }
+    registration->Start();
+    config.regions = &regions;
+    config.direct_socket = path;
+  }
   s3::Service service(backend->get(), config);
   http::Server server([&](http::Request& q, http::Response& r) { service.Handle(q, r); },
                       &s3::Service::FormatProtocolError);
@@ -149,8 +181,9 @@ int ServerCommand(const std::vector<std::string>& args) {
     fprintf(stderr, "skyway server: %s\n", st.message().c_str());
     return 1;
   }
-  printf("skyway server listening on http://%s:%u (data in %s, region %s)\n", o.host.c_str(),
-         server.port(), o.data.c_str(), o.region.c_str());
+  printf("skyway server listening on http://%s:%u (data in %s, region %s, direct path %s)\n",
+         o.host.c_str(), server.port(), o.data.c_str(), o.region.c_str(),
+         o.direct ? config.direct_socket.c_str() : "off");
   fflush(stdout);
   std::thread watcher([&] {
     int sig = 0;
@@ -160,6 +193,7 @@ int ServerCommand(const std::vector<std::string>& args) {
   });
   server.Run();
   watcher.join();
+  if (registration) registration->Shutdown();
   return 0;
 }
 

@@ -58,6 +58,8 @@ constexpr ErrorEntry kErrors[] = {
     {"NotImplemented", 501, "A header or parameter you provided implies functionality that is not "
                             "implemented."},
     {"NotModified", 304, "Not Modified."},
+    {"OperationAborted", 409,
+     "A conflicting conditional operation is currently in progress against this resource."},
     {"PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold."},
     {"RequestHeaderSectionTooLarge", 400,
      "Your request header section exceeds the maximum allowed size."},

@@ -10,6 +10,7 @@
 
 #include <memory>
 
+#include "directpath/directpath.h"
 #include "s3/s3.h"
 
 namespace skyway::s3 {
@@ -37,6 +38,9 @@ struct ChunkSigner {
 };
 
 struct Context {
+  Context(http::Request& request, http::Response& response, const Config& cfg,
+          store::Backend* store, std::string id)
+      : req(request), resp(response), config(cfg), backend(store), request_id(std::move(id)) {}
   http::Request& req;
   http::Response& resp;
   const Config& config;
@@ -47,6 +51,7 @@ struct Context {
   std::string payload_hash;  // x-amz-content-sha256 as authenticated
   std::optional<ChunkSigner> chunk_signer;  // for STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]
   std::string operation = "Unknown";         // set by the router: "GetObject", ...
+  std::string rdma_reply;                    // x-amz-rdma-reply to send, success or error
 };
 
 // ---- aws-chunked bodies (aws_chunked.cc) -----------------------------------------------------
@@ -137,6 +142,27 @@ struct BodyDigest {
   std::string md5;
   Attrs checksums;
 };
+// Hashes the bytes of an upload as they pass: MD5 (the ETag), the signed payload SHA-256 and
+// the x-amz-checksum-* the request names; Finish() checks them against what was sent.
+class BodyDigester {
+ public:
+  explicit BodyDigester(const Context& ctx);
+  ~BodyDigester();
+  Status Init();  // Errors: InvalidRequest (an unsupported trailer checksum)
+  void Update(const char* data, size_t n);
+  uint64_t total() const { return total_; }
+  // Errors: XAmzContentSHA256Mismatch, InvalidDigest, BadDigest.
+  Result<BodyDigest> Finish(const Attrs& trailers);
+
+ private:
+  const Context& ctx_;
+  bool verify_sha256_;
+  Md5 md5_;
+  Sha256 sha_;
+  std::vector<std::pair<std::string, std::unique_ptr<Checksum>>> checksums_;
+  uint64_t total_ = 0;
+};
+
 // Streams the request body (plain or aws-chunked) into writer. Verifies the signed payload
 // hash (XAmzContentSHA256Mismatch), Content-MD5 (InvalidDigest, BadDigest), x-amz-checksum-*
 // (BadDigest) and the decoded length (IncompleteBody).
@@ -175,6 +201,22 @@ struct DeleteRequest {
   std::vector<std::string> keys;
 };
 Result<DeleteRequest> ParseDeleteObjects(std::string_view body);
+
+// ---- the direct data path (direct_handlers.cc) ----------------------------------------------
+
+// Resolves x-amz-rdma-token (nullopt when the request has none). Errors: NotImplemented with
+// x-amz-rdma-reply 501 (a transport this server lacks: the client falls back to HTTP),
+// InvalidArgument (malformed token, unknown region, range outside it), AccessDenied (key),
+// OperationAborted (range in use).
+Result<std::optional<directpath::Target>> ResolveRdmaToken(Context& ctx);
+// Reads range of the object straight into the target; the reply carries headers only.
+// Errors: InvalidArgument (the range is larger than the token's length).
+Status DirectGet(Context& ctx, const store::ObjectData& data, ByteRange range,
+                 const directpath::Target& target);
+// The body of a PutObject or UploadPart: from the token's memory when the request has one,
+// else from the HTTP body. Errors: those of StreamBody, ResolveRdmaToken, EntityTooLarge.
+Result<BodyDigest> ReceiveBody(Context& ctx, store::ObjectWriter* writer, uint64_t max_size,
+                               bool part);
 
 // ---- operations ---------------------------------------------------------------------------
 

@@ -55,7 +55,7 @@ Status UploadPart(Context& ctx) {
   ASSIGN_OR_RETURN(int number, PartNumber(ctx));
   RETURN_IF_ERROR(CheckPutLength(ctx, kMaxPartSize));
   ASSIGN_OR_RETURN(auto writer, ctx.backend->PutPart(ctx.bucket, ctx.key, UploadId(ctx), number));
-  ASSIGN_OR_RETURN(BodyDigest digest, StreamBody(ctx, writer.get()));
+  ASSIGN_OR_RETURN(BodyDigest digest, ReceiveBody(ctx, writer.get(), kMaxPartSize, /*part=*/true));
   store::ObjectMeta meta;
   meta.etag = digest.md5;
   for (const auto& c : digest.checksums) ctx.resp.headers.Set(c.first, c.second);

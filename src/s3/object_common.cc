@@ -124,44 +124,34 @@ Result<std::vector<std::pair<std::string, std::unique_ptr<Checksum>>>> Checksums
 
 }  // namespace
 
-Result<BodyDigest> StreamBody(Context& ctx, store::ObjectWriter* writer) {
-  bool chunked = StartsWith(ctx.payload_hash, "STREAMING-");
-  bool verify = !chunked && ctx.payload_hash != sigv4::kUnsignedPayload;
-  std::optional<AwsChunkedReader> decoder;
-  http::BodyReader* body = ctx.req.body;
-  std::optional<uint64_t> decoded_length;
-  if (chunked) {
-    decoded_length = ParseUint64(ctx.req.headers.Get("x-amz-decoded-content-length").value_or(""));
-    if (!decoded_length) return S3Error("MissingContentLength", "aws-chunked uploads need x-amz-decoded-content-length");
-    decoder.emplace(ctx.req.body, ctx.chunk_signer, EndsWith(ctx.payload_hash, "-TRAILER"));
-    body = &*decoder;
-  }
-  ASSIGN_OR_RETURN(auto checksums, ChecksumsToCompute(ctx));
-  Md5 md5;
-  Sha256 sha;
-  std::unique_ptr<char[]> buf(new char[kIoBuffer]);
-  uint64_t total = 0;
-  for (;;) {
-    auto n = body->Read(buf.get(), kIoBuffer);
-    if (!n.ok()) return n.status().reason().empty() ? S3Error("IncompleteBody", n.status().message()) : n.status();
-    if (*n == 0) break;
-    total += *n;
-    md5.Update(buf.get(), *n);
-    if (verify) sha.Update(buf.get(), *n);
-    for (auto& c : checksums) c.second->Update(buf.get(), *n);
-    RETURN_IF_ERROR(writer->Write(buf.get(), *n));
-  }
-  if (verify && sha.FinalHex() != ctx.payload_hash) return S3Error("XAmzContentSHA256Mismatch");
-  if (decoded_length && *decoded_length != total) {
-    return S3Error("IncompleteBody", "the decoded body length does not match x-amz-decoded-content-length");
-  }
-  BodyDigest digest{md5.FinalHex(), {}};
-  ASSIGN_OR_RETURN(std::string expected, ExpectedMd5(ctx));
+BodyDigester::BodyDigester(const Context& ctx)
+    : ctx_(ctx),
+      verify_sha256_(!StartsWith(ctx.payload_hash, "STREAMING-") &&
+                     ctx.payload_hash != sigv4::kUnsignedPayload) {}
+
+BodyDigester::~BodyDigester() = default;
+
+Status BodyDigester::Init() {
+  ASSIGN_OR_RETURN(checksums_, ChecksumsToCompute(ctx_));
+  return Status::Ok();
+}
+
+void BodyDigester::Update(const char* data, size_t n) {
+  total_ += n;
+  md5_.Update(data, n);
+  if (verify_sha256_) sha_.Update(data, n);
+  for (auto& c : checksums_) c.second->Update(data, n);
+}
+
+Result<BodyDigest> BodyDigester::Finish(const Attrs& trailers) {
+  if (verify_sha256_ && sha_.FinalHex() != ctx_.payload_hash) return S3Error("XAmzContentSHA256Mismatch");
+  BodyDigest digest{md5_.FinalHex(), {}};
+  ASSIGN_OR_RETURN(std::string expected, ExpectedMd5(ctx_));
   if (!expected.empty() && expected != digest.md5) return S3Error("BadDigest");
-  for (auto& [name, checksum] : checksums) {
+  for (auto& [name, checksum] : checksums_) {
     std::string computed = checksum->FinalBase64();
-    auto given = ctx.req.headers.Get(name);
-    if (!given && decoder) given = FindAttr(decoder->trailers(), name);
+    auto given = ctx_.req.headers.Get(name);
+    if (!given) given = FindAttr(trailers, name);
     if (!given) continue;  // named by x-amz-sdk-checksum-algorithm but never sent
     if (*given != computed) {
       return S3Error("BadDigest", "the " + name.substr(15) + " you specified did not match the calculated checksum");
@@ -169,6 +159,32 @@ Result<BodyDigest> StreamBody(Context& ctx, store::ObjectWriter* writer) {
     digest.checksums.emplace_back(name, computed);
   }
   return digest;
+}
+
+Result<BodyDigest> StreamBody(Context& ctx, store::ObjectWriter* writer) {
+  std::optional<AwsChunkedReader> decoder;
+  http::BodyReader* body = ctx.req.body;
+  std::optional<uint64_t> decoded_length;
+  if (StartsWith(ctx.payload_hash, "STREAMING-")) {
+    decoded_length = ParseUint64(ctx.req.headers.Get("x-amz-decoded-content-length").value_or(""));
+    if (!decoded_length) return S3Error("MissingContentLength", "aws-chunked uploads need x-amz-decoded-content-length");
+    decoder.emplace(ctx.req.body, ctx.chunk_signer, EndsWith(ctx.payload_hash, "-TRAILER"));
+    body = &*decoder;
+  }
+  BodyDigester digester(ctx);
+  RETURN_IF_ERROR(digester.Init());
+  std::unique_ptr<char[]> buf(new char[kIoBuffer]);
+  for (;;) {
+    auto n = body->Read(buf.get(), kIoBuffer);
+    if (!n.ok()) return n.status().reason().empty() ? S3Error("IncompleteBody", n.status().message()) : n.status();
+    if (*n == 0) break;
+    digester.Update(buf.get(), *n);
+    RETURN_IF_ERROR(writer->Write(buf.get(), *n));
+  }
+  if (decoded_length && *decoded_length != digester.total()) {
+    return S3Error("IncompleteBody", "the decoded body length does not match x-amz-decoded-content-length");
+  }
+  return digester.Finish(decoder ? decoder->trailers() : Attrs());
 }
 
 Result<std::string> CopyBytes(const store::ObjectData& source, ByteRange range,

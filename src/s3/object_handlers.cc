@@ -95,7 +95,8 @@ Status PutObject(Context& ctx) {
   RETURN_IF_ERROR(CheckPutLength(ctx, ctx.config.max_object_size));
   ASSIGN_OR_RETURN(Attrs attrs, AttrsFromRequest(ctx));
   ASSIGN_OR_RETURN(auto writer, ctx.backend->PutObject(ctx.bucket, ctx.key));
-  ASSIGN_OR_RETURN(BodyDigest digest, StreamBody(ctx, writer.get()));
+  ASSIGN_OR_RETURN(BodyDigest digest,
+                   ReceiveBody(ctx, writer.get(), ctx.config.max_object_size, /*part=*/false));
   store::ObjectMeta meta;
   meta.etag = digest.md5;
   meta.attrs = std::move(attrs);
@@ -210,7 +211,10 @@ Status GetObject(Context& ctx, bool head) {
   ASSIGN_OR_RETURN(ByteRange range, SelectRange(ctx, meta));
   SetObjectHeaders(ctx, meta);
   ctx.resp.headers.Set("Content-Length", std::to_string(range.length));
-  if (!head) AddBody(ctx, data.extents, range);
+  if (head) return Status::Ok();
+  ASSIGN_OR_RETURN(auto target, ResolveRdmaToken(ctx));
+  if (target) return DirectGet(ctx, data, range, *target);
+  AddBody(ctx, data.extents, range);
   return Status::Ok();
 }
 

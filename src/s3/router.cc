@@ -124,9 +124,15 @@ void Service::Handle(http::Request& request, http::Response& response) {
     response.SetBody(metrics_.Render());
     return;
   }
+  if (request.method == "GET" && request.path == "/_skyway/direct") {
+    response.status = config_.regions ? 200 : 404;
+    response.headers.Set("Content-Type", "text/plain");
+    response.SetBody(config_.regions ? config_.direct_socket + "\n" : "the direct path is off\n");
+    return;
+  }
   char id[32];
   snprintf(id, sizeof(id), "%016llX", static_cast<unsigned long long>(next_request_++));
-  Context ctx{request, response, config_, backend_, host_id_ + id, "", "", "", std::nullopt};
+  Context ctx(request, response, config_, backend_, host_id_ + id);
   Status st = ResolveAddress(ctx);
   if (st.ok()) st = Authenticate(ctx);
   if (st.ok()) {
@@ -143,6 +149,7 @@ void Service::Handle(http::Request& request, http::Response& response) {
   } else {
     response.headers.Set("x-amz-request-id", ctx.request_id);
   }
+  if (!ctx.rdma_reply.empty()) response.headers.Set("x-amz-rdma-reply", ctx.rdma_reply);
   uint64_t bytes_in = ParseUint64(request.headers.Get("content-length").value_or("0")).value_or(0);
   uint64_t bytes_out = request.method == "HEAD" ? 0 : response.BodyLength();
   metrics_.Record(ctx.operation, response.status, bytes_in, bytes_out,

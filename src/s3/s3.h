@@ -10,6 +10,10 @@
 #include "http/http.h"
 #include "store/store.h"
 
+namespace skyway::directpath {
+class RegionRegistry;
+}
+
 namespace skyway::s3 {
 
 struct Credential {
@@ -26,6 +30,10 @@ struct Config {
   uint64_t max_object_size = 5ull << 30;  // single PUT, as S3
   size_t max_key_bytes = 1024;
   size_t max_user_metadata_bytes = 2048;
+  // The direct data path: registered client memory named by x-amz-rdma-token. Null: tokens
+  // are declined (x-amz-rdma-reply: 501). direct_socket is where clients register.
+  directpath::RegionRegistry* regions = nullptr;
+  std::string direct_socket;
 };
 
 // Request counters for /_skyway/metrics (Prometheus text format). Thread-safe.
@@ -43,7 +51,8 @@ class Metrics {
 };
 
 // Besides the S3 API, the service answers two unauthenticated paths that no bucket can take
-// (bucket names have no '_'): GET /_skyway/health and GET /_skyway/metrics.
+// (bucket names have no '_'): GET /_skyway/health, GET /_skyway/metrics and GET /_skyway/direct
+// (the registration socket's path, when the direct path is on).
 class Service {
  public:
   // REQUIRES: backend outlives the service.

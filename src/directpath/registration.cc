@@ -1,0 +1,225 @@
+// The registration socket: memfds arrive by SCM_RIGHTS with a signed REGISTER line; a region
+// lives as long as the client's connection.
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "directpath/directpath.h"
+#include "sigv4/sigv4.h"
+
+namespace skyway::directpath {
+namespace {
+
+constexpr size_t kMaxLine = 1024;
+
+sigv4::Scope RegistrationScope(std::string_view amz_date, std::string_view region) {
+  return sigv4::Scope{std::string(amz_date.substr(0, 8)), std::string(region), "skyway-direct"};
+}
+
+Status SendLine(int fd, const std::string& line, int pass_fd = -1) {
+  iovec iov{const_cast<char*>(line.data()), line.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  if (pass_fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+  }
+  if (::sendmsg(fd, &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+    return Status::FromErrno("sendmsg", errno);
+  }
+  return Status::Ok();
+}
+
+// Reads one '\n'-terminated line; a file descriptor passed with it lands in *received (the
+// caller owns it). 0-length result: the peer closed.
+Result<std::string> RecvLine(int fd, UniqueFd* received) {
+  std::string line;
+  while (line.empty() || line.back() != '\n') {
+    char buf[256];
+    iovec iov{buf, sizeof(buf)};
+    char control[CMSG_SPACE(sizeof(int) * 4)] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno("recvmsg", errno);
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; i++) {
+        int passed;
+        std::memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        *received = UniqueFd(passed);  // keeps the last one, closes any extra
+      }
+    }
+    if (n == 0) return std::string();
+    line.append(buf, static_cast<size_t>(n));
+    if (line.size() > kMaxLine) return Status::Invalid("registration line too long");
+  }
+  line.pop_back();
+  return line;
+}
+
+}  // namespace
+
+std::string RegistrationSignature(std::string_view secret, std::string_view amz_date,
+                                  std::string_view region, uint64_t size) {
+  sigv4::Scope scope = RegistrationScope(amz_date, region);
+  return sigv4::Sign(sigv4::SigningKey(secret, scope),
+                     "SKYWAY-REGISTER\n" + std::string(amz_date) + "\n" + std::to_string(size));
+}
+
+RegistrationServer::RegistrationServer(RegionRegistry* registry, SecretLookup secrets,
+                                       int64_t max_skew_seconds)
+    : registry_(registry), secrets_(std::move(secrets)), max_skew_seconds_(max_skew_seconds) {}
+
+RegistrationServer::~RegistrationServer() {
+  Shutdown();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (!path_.empty()) ::unlink(path_.c_str());
+}
+
+Status RegistrationServer::Listen(const std::string& socket_path) {
+  sockaddr_un addr{};
+  if (socket_path.size() >= sizeof(addr.sun_path)) return Status::Invalid("socket path too long");
+  listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) return Status::FromErrno("socket", errno);
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  ::unlink(socket_path.c_str());  // a socket left by a crashed server
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return Status::FromErrno("bind " + socket_path, errno);
+  }
+  if (::listen(listen_fd_, 64) != 0) return Status::FromErrno("listen", errno);
+  path_ = socket_path;
+  return Status::Ok();
+}
+
+void RegistrationServer::Start() { thread_ = std::thread([this] { Serve(); }); }
+
+void RegistrationServer::Shutdown() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+  std::unique_lock<std::mutex> lock(mu_);
+  for (const auto& [id, fd] : clients_) ::shutdown(fd, SHUT_RDWR);
+  done_.wait(lock, [this] { return clients_.empty(); });
+}
+
+void RegistrationServer::Serve() {
+  while (!stopping_) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    std::lock_guard<std::mutex> lock(mu_);
+    uint64_t client = next_client_++;
+    clients_[client] = fd;
+    std::thread([this, fd, client] { ServeClient(fd, client); }).detach();
+  }
+}
+
+void RegistrationServer::ServeClient(int fd, uint64_t client) {
+  for (;;) {
+    UniqueFd memfd;
+    auto line = RecvLine(fd, &memfd);
+    if (!line.ok() || line->empty()) break;
+    std::istringstream in(*line);
+    std::string verb, access_key, amz_date, region, signature;
+    uint64_t size = 0;
+    std::string reply;
+    if (!(in >> verb >> access_key >> amz_date >> region >> size >> signature) || verb != "REGISTER") {
+      reply = "ERR BadRequest expected: REGISTER <access-key> <amz-date> <region> <size> <signature>";
+    } else if (auto secret = secrets_(access_key); !secret) {
+      reply = "ERR InvalidAccessKeyId unknown access key";
+    } else if (auto when = ParseHttpDate(amz_date);
+               !when || std::llabs(NowNanos() / 1000000000 - *when) > max_skew_seconds_) {
+      reply = "ERR RequestTimeTooSkewed the registration date is missing or too far from now";
+    } else if (!sigv4::ConstantTimeEquals(
+                   RegistrationSignature(*secret, amz_date, region, size), signature)) {
+      reply = "ERR SignatureDoesNotMatch the registration signature does not match";
+    } else if (!memfd.valid()) {
+      reply = "ERR BadRequest no memfd was passed with the registration";
+    } else {
+      std::string key;
+      auto id = registry_->Register(client, memfd.get(), size, &key);
+      reply = id.ok() ? "OK " + std::to_string(*id) + " " + HexEncode(key)
+                      : "ERR " + (id.status().reason().empty() ? std::string("Refused") : id.status().reason()) +
+                            " " + id.status().message();
+    }
+    if (!SendLine(fd, reply + "\n").ok()) break;
+  }
+  registry_->DropClient(client);
+  ::close(fd);
+  std::lock_guard<std::mutex> lock(mu_);
+  clients_.erase(client);
+  done_.notify_all();
+}
+
+// ---- client side -----------------------------------------------------------------------------
+
+Result<std::unique_ptr<RegisteredBuffer>> RegisteredBuffer::Create(
+    const std::string& socket_path, const std::string& access_key, const std::string& secret_key,
+    const std::string& region, uint64_t size) {
+  std::unique_ptr<RegisteredBuffer> b(new RegisteredBuffer());
+  sockaddr_un addr{};
+  if (socket_path.size() >= sizeof(addr.sun_path)) return Status::Invalid("socket path too long");
+  b->socket_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  if (::connect(b->socket_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return Status::FromErrno("connect " + socket_path, errno);
+  }
+  b->memfd_ = ::memfd_create("skyway-buffer", MFD_CLOEXEC);
+  if (b->memfd_ < 0) return Status::FromErrno("memfd_create", errno);
+  if (::ftruncate(b->memfd_, static_cast<off_t>(size)) != 0) return Status::FromErrno("ftruncate", errno);
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, b->memfd_, 0);
+  if (p == MAP_FAILED) return Status::FromErrno("mmap", errno);
+  b->data_ = static_cast<char*>(p);
+  b->size_ = size;
+  std::string amz_date = FormatAmzDate(NowNanos() / 1000000000);
+  std::string line = "REGISTER " + access_key + " " + amz_date + " " + region + " " +
+                     std::to_string(size) + " " +
+                     RegistrationSignature(secret_key, amz_date, region, size) + "\n";
+  RETURN_IF_ERROR(SendLine(b->socket_, line, b->memfd_));
+  UniqueFd unused;
+  ASSIGN_OR_RETURN(std::string reply, RecvLine(b->socket_, &unused));
+  std::istringstream in(reply);
+  std::string word, key_hex;
+  in >> word;
+  if (word != "OK" || !(in >> b->region_ >> key_hex) || !HexDecode(key_hex)) {
+    Code code = reply.find("Signature") != std::string::npos || reply.find("AccessKey") != std::string::npos
+                    ? Code::kPermissionDenied
+                    : Code::kResourceExhausted;
+    return Status(code, "RegistrationRefused", "the server refused the registration: " + reply);
+  }
+  b->key_ = *HexDecode(key_hex);
+  return b;
+}
+
+RegisteredBuffer::~RegisteredBuffer() {
+  if (socket_ >= 0) ::close(socket_);  // deregisters on the server
+  if (data_ != nullptr) ::munmap(data_, size_);
+  if (memfd_ >= 0) ::close(memfd_);
+}
+
+std::string RegisteredBuffer::Token(uint64_t offset, uint64_t length) const {
+  return ShmToken{region_, offset, length, key_}.Encode();
+}
+
+}  // namespace skyway::directpath

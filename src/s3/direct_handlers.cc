@@ -1,0 +1,87 @@
+// The direct data path on the S3 side: a GET writes the object into the client's registered
+// memory, a PUT or UploadPart reads it from there; the HTTP exchange carries headers only.
+#include <algorithm>
+
+#include "s3/internal.h"
+
+namespace skyway::s3 {
+namespace {
+
+constexpr uint64_t kSlice = 8 << 20;
+
+Status FromDirectpath(Context& ctx, const Status& st) {
+  const std::string& reason = st.reason();
+  if (reason == directpath::kDeclined) {
+    ctx.rdma_reply = "501";
+    return S3Error("NotImplemented", st.message() + "; retry without x-amz-rdma-token");
+  }
+  if (reason == directpath::kKeyMismatch) return S3Error("AccessDenied", st.message());
+  if (reason == directpath::kRangeBusy) return S3Error("OperationAborted", st.message());
+  return S3Error("InvalidArgument", "x-amz-rdma-token: " + st.message());
+}
+
+void SetDirectReply(Context& ctx, const std::string& code, uint64_t bytes) {
+  ctx.rdma_reply = code;
+  ctx.resp.headers.Set("x-amz-rdma-bytes-transferred", std::to_string(bytes));
+}
+
+}  // namespace
+
+Result<std::optional<directpath::Target>> ResolveRdmaToken(Context& ctx) {
+  auto header = ctx.req.headers.Get("x-amz-rdma-token");
+  if (!header) return std::optional<directpath::Target>();
+  auto token = directpath::ParseToken(*header);
+  if (!token.ok()) return FromDirectpath(ctx, token.status());
+  if (ctx.config.regions == nullptr) {
+    ctx.rdma_reply = "501";
+    return S3Error("NotImplemented", "the direct data path is off on this server; retry without "
+                                     "x-amz-rdma-token");
+  }
+  auto target = ctx.config.regions->Resolve(*token);
+  if (!target.ok()) return FromDirectpath(ctx, target.status());
+  return std::optional<directpath::Target>(std::move(target).value());
+}
+
+Status DirectGet(Context& ctx, const store::ObjectData& data, ByteRange range,
+                 const directpath::Target& target) {
+  if (range.length > target.length()) {
+    return S3Error("InvalidArgument", "the object (or range) is " + std::to_string(range.length) +
+                                          " bytes; the x-amz-rdma-token names only " +
+                                          std::to_string(target.length()));
+  }
+  uint64_t pos = 0, done = 0;
+  for (const auto& e : data.extents) {
+    uint64_t begin = std::max(range.first, pos);
+    uint64_t end = std::min(range.first + range.length, pos + e.length);
+    if (begin < end) {
+      RETURN_IF_ERROR(PreadAll(e.file->get(), target.data() + done, end - begin, e.offset + (begin - pos)));
+      done += end - begin;
+    }
+    pos += e.length;
+  }
+  ctx.resp.headers.Set("Content-Length", "0");
+  SetDirectReply(ctx, ctx.resp.status == 206 ? "206" : "200", done);
+  return Status::Ok();
+}
+
+Result<BodyDigest> ReceiveBody(Context& ctx, store::ObjectWriter* writer, uint64_t max_size,
+                               bool part) {
+  ASSIGN_OR_RETURN(auto target, ResolveRdmaToken(ctx));
+  if (!target) return StreamBody(ctx, writer);
+  if (ctx.req.body->declared_length().value_or(1) != 0) {
+    return S3Error("InvalidRequest", "a request with x-amz-rdma-token carries no body");
+  }
+  if (target->length() > max_size) return S3Error("EntityTooLarge");
+  BodyDigester digester(ctx);
+  RETURN_IF_ERROR(digester.Init());
+  for (uint64_t at = 0; at < target->length(); at += kSlice) {
+    size_t n = static_cast<size_t>(std::min(kSlice, target->length() - at));
+    digester.Update(target->data() + at, n);
+    RETURN_IF_ERROR(writer->Write(target->data() + at, n));
+  }
+  ASSIGN_OR_RETURN(BodyDigest digest, digester.Finish({}));
+  SetDirectReply(ctx, part ? "206" : "200", target->length());
+  return digest;
+}
+
+}  // namespace skyway::s3
