@@ -6,6 +6,8 @@ it is stopped by its PID (SIGTERM, then SIGKILL) at the end. Its stderr goes to 
 tests read back when they need the server's view of a failure.
 
 Run with Debian's interpreter:  SKYWAY_BIN=build/skyway /usr/bin/python3 -m pytest -q tests/clients
+(or tests/clients/run.sh, which installs the npm packages first). CLIENTS_TIMING=1 with -s prints
+how long each client command took.
 """
 
 import hashlib
@@ -230,8 +232,11 @@ def client_env(extra=None):
 def run_cmd(args, env=None, timeout=180, check=True, input=None):
     """Runs a client command; on failure the assertion message carries its output."""
     full_env = client_env(env)
+    t0 = time.monotonic()
     p = subprocess.run(args, env=full_env, capture_output=True, timeout=timeout,
                        stdin=subprocess.DEVNULL if input is None else None, input=input)
+    if os.environ.get("CLIENTS_TIMING"):
+        print(f"[{time.monotonic() - t0:6.2f}s] {' '.join(map(str, args))[:200]}")
     if check:
         assert p.returncode == 0, (
             f"{args!r} exited {p.returncode}\nstdout: {p.stdout.decode(errors='replace')[-3000:]}"

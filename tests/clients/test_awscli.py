@@ -25,7 +25,10 @@ def aws(server, tmp_path_factory):
     """Runs /usr/bin/aws against the server with an isolated config; returns CompletedProcess."""
     home = tmp_path_factory.mktemp("awscli-home")
     config = home / "config"
-    config.write_text("[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n")
+    # One attempt: a request that needs a retry is a server fault here, and a retry would hide it
+    # (a stalled keep-alive response once cost a silent 60 s read timeout plus a retry).
+    config.write_text("[default]\nregion = us-east-1\nmax_attempts = 1\n"
+                      "s3 =\n    addressing_style = path\n")
     env = {
         "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": str(config),
@@ -34,7 +37,8 @@ def aws(server, tmp_path_factory):
     }
 
     def run(*args, check=True, timeout=180):
-        return run_cmd([AWS, "--endpoint-url", server.endpoint, *args], env=env,
+        return run_cmd([AWS, "--endpoint-url", server.endpoint, "--cli-read-timeout", "30", *args],
+                       env=env,
                        check=check, timeout=timeout)
 
     return run
