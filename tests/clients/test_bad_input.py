@@ -219,3 +219,16 @@ def test_deeply_nested_xml_is_malformed_and_server_keeps_serving(server, s3, buc
     s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=uid,
                                  MultipartUpload={"Parts": parts})
     assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == 5 * MiB + 1024
+
+
+def test_plain_http_chunked_upload_without_decoded_length_is_not_implemented(server, s3, bucket):
+    """Transfer-Encoding: chunked with no aws-chunked framing and no length anywhere: Amazon S3
+    answers 501 NotImplemented (it needs the length up front); so must Skyway, storing nothing."""
+    data = os.urandom(10_000)
+    r = signed_request(server, "PUT", bucket, "plain-te.bin", body=http_chunked(data),
+                       headers={"Transfer-Encoding": "chunked"},
+                       payload_hash=hashlib.sha256(data).hexdigest())
+    assert r.status == 501, r
+    assert r.xml_code() == "NotImplemented", r
+    assert not exists(s3, bucket, "plain-te.bin")
+    assert server.alive()
