@@ -16,6 +16,7 @@ import os
 import pathlib
 import re
 import select
+import shutil
 import signal
 import subprocess
 import threading
@@ -134,12 +135,32 @@ class Server:
             return f.read().decode("utf-8", "replace")
 
 
+_SERVER = []
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("skyway")
     srv = Server(base / "data", base / "server.stderr").start()
+    _SERVER.append(srv)
     yield srv
+    _SERVER.clear()
     srv.stop()
+    # The objects are hundreds of MiB; pytest keeps its last few temp dirs. Keep only the log.
+    shutil.rmtree(base / "data", ignore_errors=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report carries what the server wrote to stderr while the test ran."""
+    if call.when == "setup" and _SERVER:
+        item._server_log_mark = _SERVER[0].log_mark()
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _SERVER and hasattr(item, "_server_log_mark"):
+        text = _SERVER[0].log_since(item._server_log_mark)
+        alive = "alive" if _SERVER[0].alive() else "NOT RUNNING"
+        report.sections.append((f"server stderr ({alive})", text[-8000:] or "(nothing)"))
 
 
 def make_s3(endpoint, **config):

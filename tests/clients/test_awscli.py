@@ -69,6 +69,8 @@ def test_cp_200mib_multipart_round_trip(aws, s3, bucket, tmp_path):
     assert sha256_file(dst) == digest
     src.unlink()
     dst.unlink()
+    aws("s3", "rm", "--only-show-errors", f"s3://{bucket}/dir/big.bin")
+    assert keys_of(s3, bucket) == []
 
 
 def test_ls_and_server_side_copy_and_mv(aws, s3, bucket, tmp_path):
