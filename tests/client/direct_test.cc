@@ -1,0 +1,265 @@
+// The direct data path end to end, in one process: a real S3 service on a free port with its
+// registration socket, and the client library, with memory poisoned around every target to
+// prove no byte lands outside the named range.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "client/client.h"
+#include "client/http_client.h"
+#include "directpath/directpath.h"
+#include "s3/s3.h"
+
+namespace skyway {
+namespace {
+
+namespace fs = std::filesystem;
+
+class DirectPathTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start(/*direct=*/true); }
+  void TearDown() override { Stop(); }
+
+  void Start(bool serve_tokens) {
+    dir_ = fs::temp_directory_path() / ("skyway-direct-" + HexEncode(RandomBytes(6)));
+    backend_ = std::move(store::OpenLocalBackend(dir_.string())).value();
+    registry_ = std::make_unique<directpath::RegionRegistry>();
+    registration_ = std::make_unique<directpath::RegistrationServer>(
+        registry_.get(),
+        [](const std::string& ak) -> std::optional<std::string> {
+          return ak == "AK" ? std::optional<std::string>("SK") : std::nullopt;
+        },
+        900);
+    socket_ = (dir_ / "skyway.sock").string();
+    ASSERT_TRUE(registration_->Listen(socket_).ok());
+    registration_->Start();
+    s3::Config config;
+    config.credentials.push_back({"AK", "SK"});
+    if (serve_tokens) {
+      config.regions = registry_.get();
+      config.direct_socket = socket_;
+    }
+    service_ = std::make_unique<s3::Service>(backend_.get(), config);
+    server_ = std::make_unique<http::Server>(
+        [this](http::Request& q, http::Response& r) { service_->Handle(q, r); },
+        &s3::Service::FormatProtocolError);
+    ASSERT_TRUE(server_->Listen("127.0.0.1", 0).ok());
+    thread_ = std::thread([this] { server_->Run(); });
+  }
+
+  void Stop() {
+    server_->Shutdown();
+    thread_.join();
+    registration_->Shutdown();
+    server_.reset();
+    service_.reset();
+    registration_.reset();
+    registry_.reset();
+    backend_.reset();
+    fs::remove_all(dir_);
+  }
+
+  client::Options Options(bool direct) {
+    client::Options o;
+    o.endpoint = "http://127.0.0.1:" + std::to_string(server_->port());
+    o.access_key = "AK";
+    o.secret_key = "SK";
+    o.direct = direct;
+    o.direct_socket = socket_;  // given: a declining server does not advertise it
+    o.part_size = 5 << 20;
+    o.parallelism = 3;
+    return o;
+  }
+
+  std::unique_ptr<client::Client> NewClient(bool direct) {
+    return std::move(client::Client::Create(Options(direct))).value();
+  }
+
+  static std::string Pattern(size_t n, int seed) {
+    std::string s(n, '\0');
+    for (size_t i = 0; i < n; i++) s[i] = static_cast<char>((i * 131 + seed * 7) >> 3);
+    return s;
+  }
+
+  // Sends a GET with a hand-made token; returns the S3 error code ("" on success).
+  std::string RawGet(const std::string& key, const std::string& token) {
+    client::HttpClient http(Options(true));
+    client::HttpRequest req;
+    req.bucket = "bkt";
+    req.key = key;
+    req.headers.emplace_back("x-amz-rdma-token", token);
+    auto r = http.Perform(req);
+    EXPECT_TRUE(r.ok());
+    if (r->status == 200 || r->status == 206) return "";
+    return client::ErrorOf(*r).reason() + " " + r->Header("x-amz-rdma-reply");
+  }
+
+  fs::path dir_;
+  std::string socket_;
+  std::unique_ptr<store::Backend> backend_;
+  std::unique_ptr<directpath::RegionRegistry> registry_;
+  std::unique_ptr<directpath::RegistrationServer> registration_;
+  std::unique_ptr<s3::Service> service_;
+  std::unique_ptr<http::Server> server_;
+  std::thread thread_;
+};
+
+TEST_F(DirectPathTest, PutAndGetThroughRegisteredMemory) {
+  auto c = NewClient(true);
+  Status created = c->CreateBucket("bkt");
+  ASSERT_TRUE(created.ok()) << created.ToString();
+  std::string data = Pattern(3 << 20, 1);
+  auto buf = c->Allocate(data.size() + 4096);
+  ASSERT_TRUE(buf.ok());
+  ASSERT_TRUE((*buf)->registered());
+  std::memcpy((*buf)->data(), data.data(), data.size());
+  auto put = c->Put("bkt", "obj", (*buf)->data(), data.size());
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(put->transport, client::Transport::kDirect);
+  EXPECT_EQ(put->etag, Md5Hex(data));
+  // Poison, then read the whole object and a range into it.
+  std::memset((*buf)->data(), 0xAB, (*buf)->size());
+  auto get = c->Get("bkt", "obj", (*buf)->data(), (*buf)->size());
+  ASSERT_TRUE(get.ok()) << get.status().ToString();
+  EXPECT_EQ(get->transport, client::Transport::kDirect);
+  EXPECT_EQ(get->bytes, data.size());
+  EXPECT_EQ(std::string((*buf)->data(), data.size()), data);
+  for (size_t i = data.size(); i < (*buf)->size(); i++) ASSERT_EQ((*buf)->data()[i], '\xAB');
+  std::memset((*buf)->data(), 0xAB, (*buf)->size());
+  auto range = c->Get("bkt", "obj", (*buf)->data() + 100, 1000, 5000, 1000);
+  ASSERT_TRUE(range.ok());
+  EXPECT_EQ(range->transport, client::Transport::kDirect);
+  EXPECT_EQ(std::string((*buf)->data() + 100, 1000), data.substr(5000, 1000));
+  for (size_t i = 0; i < (*buf)->size(); i++) {
+    if (i < 100 || i >= 1100) {
+      ASSERT_EQ((*buf)->data()[i], '\xAB') << i;
+    }
+  }
+  // The same object over HTTP is byte for byte the same.
+  auto plain = NewClient(false);
+  std::string copy(data.size(), '\0');
+  auto http_get = plain->Get("bkt", "obj", copy.data(), copy.size());
+  ASSERT_TRUE(http_get.ok());
+  EXPECT_EQ(http_get->transport, client::Transport::kHttp);
+  EXPECT_EQ(copy, data);
+}
+
+TEST_F(DirectPathTest, ParallelMultipartPutAndRangedGet) {
+  auto c = NewClient(true);
+  Status created = c->CreateBucket("bkt");
+  ASSERT_TRUE(created.ok()) << created.ToString();
+  std::string data = Pattern((16 << 20) + 12345, 2);
+  auto buf = c->Allocate(data.size());
+  ASSERT_TRUE(buf.ok());
+  std::memcpy((*buf)->data(), data.data(), data.size());
+  auto put = c->ParallelPut("bkt", "big", (*buf)->data(), data.size());
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(put->transport, client::Transport::kDirect);
+  EXPECT_NE(put->etag.find("-4"), std::string::npos) << put->etag;
+  std::memset((*buf)->data(), 0, (*buf)->size());
+  uint64_t last = 0;
+  auto get = c->ParallelGet("bkt", "big", (*buf)->data(), (*buf)->size(),
+                            [&](uint64_t done, uint64_t) { last = std::max(last, done); });
+  ASSERT_TRUE(get.ok()) << get.status().ToString();
+  EXPECT_EQ(get->transport, client::Transport::kDirect);
+  EXPECT_EQ(last, data.size());
+  EXPECT_TRUE(std::memcmp((*buf)->data(), data.data(), data.size()) == 0);
+}
+
+TEST_F(DirectPathTest, BadTokensMoveNoByte) {
+  auto c = NewClient(true);
+  Status created = c->CreateBucket("bkt");
+  ASSERT_TRUE(created.ok()) << created.ToString();
+  std::string data = Pattern(60, 3);
+  ASSERT_TRUE(c->Put("bkt", "small", data.data(), data.size()).ok());
+  auto reg = directpath::RegisteredBuffer::Create(socket_, "AK", "SK", "us-east-1", 4096);
+  ASSERT_TRUE(reg.ok());
+  std::memset((*reg)->data(), 0xAB, 4096);
+  std::string good = (*reg)->Token(100, 50);
+  auto parsed = directpath::ParseToken(good);
+  ASSERT_TRUE(parsed.ok());
+  directpath::ShmToken forged = *parsed;
+  forged.key[0] ^= 1;
+  EXPECT_EQ(RawGet("small", forged.Encode()), "AccessDenied ");
+  directpath::ShmToken outside = *parsed;
+  outside.offset = 4090;
+  outside.length = 60;
+  EXPECT_EQ(RawGet("small", outside.Encode()), "InvalidArgument ");
+  directpath::ShmToken unknown = *parsed;
+  unknown.region += 1000;
+  EXPECT_EQ(RawGet("small", unknown.Encode()), "InvalidArgument ");
+  EXPECT_EQ(RawGet("small", "1.shm.1.2"), "InvalidArgument ");
+  EXPECT_EQ(RawGet("small", good), "InvalidArgument ") << "60 bytes do not fit in 50";
+  for (int i = 0; i < 4096; i++) ASSERT_EQ((*reg)->data()[i], '\xAB') << i;
+  EXPECT_EQ(RawGet("small", (*reg)->Token(100, 60)), "");
+  EXPECT_EQ(std::string((*reg)->data() + 100, 60), data);
+  for (int i = 0; i < 4096; i++) {
+    if (i < 100 || i >= 160) {
+      ASSERT_EQ((*reg)->data()[i], '\xAB') << i;
+    }
+  }
+  // Another transport is declined with 501 so the client can fall back.
+  EXPECT_EQ(RawGet("small", "1.verbs.1.2.3"), "NotImplemented 501");
+  EXPECT_EQ(RawGet("small", "7f00a0:1000:1a2b:0:1234:0:0"), "NotImplemented 501");
+}
+
+TEST_F(DirectPathTest, RegistrationIsAuthenticatedAndEndsWithTheSocket) {
+  EXPECT_FALSE(directpath::RegisteredBuffer::Create(socket_, "AK", "wrong", "us-east-1", 4096).ok());
+  EXPECT_FALSE(directpath::RegisteredBuffer::Create(socket_, "nobody", "SK", "us-east-1", 4096).ok());
+  EXPECT_FALSE(directpath::RegisteredBuffer::Create(socket_, "AK", "SK", "us-east-1", 5ull << 30).ok());
+  {
+    auto reg = directpath::RegisteredBuffer::Create(socket_, "AK", "SK", "us-east-1", 4096);
+    ASSERT_TRUE(reg.ok());
+    EXPECT_EQ(registry_->region_count(), 1u);
+  }
+  for (int i = 0; i < 100 && registry_->region_count() > 0; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(registry_->region_count(), 0u);
+}
+
+class DecliningServerTest : public DirectPathTest {
+ protected:
+  void SetUp() override { Start(/*serve_tokens=*/false); }
+};
+
+TEST_F(DecliningServerTest, ClientFallsBackToHttp) {
+  auto c = NewClient(true);
+  Status created = c->CreateBucket("bkt");
+  ASSERT_TRUE(created.ok()) << created.ToString();
+  std::string data = Pattern(100000, 4);
+  auto buf = c->Allocate(data.size());
+  ASSERT_TRUE(buf.ok());
+  ASSERT_TRUE((*buf)->registered());  // the socket answers, the S3 side declines tokens
+  std::memcpy((*buf)->data(), data.data(), data.size());
+  auto put = c->Put("bkt", "k", (*buf)->data(), data.size());
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(put->transport, client::Transport::kHttp);
+  std::memset((*buf)->data(), 0, data.size());
+  auto get = c->Get("bkt", "k", (*buf)->data(), data.size());
+  ASSERT_TRUE(get.ok());
+  EXPECT_EQ(get->transport, client::Transport::kHttp);
+  EXPECT_EQ(std::string((*buf)->data(), data.size()), data);
+}
+
+TEST(Tokens, ParseAndEncode) {
+  directpath::ShmToken t{7, 4096, 1 << 20, std::string(16, '\x11')};
+  auto back = directpath::ParseToken(t.Encode());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->region, 7u);
+  EXPECT_EQ(back->offset, 4096u);
+  EXPECT_EQ(back->key, t.key);
+  for (const char* bad : {"", "1", "2.shm.1.2.3.00112233445566778899aabbccddeeff",
+                          "1.shm.x.2.3.00112233445566778899aabbccddeeff", "1.shm.1.2.3.0011",
+                          "1.shm.1.2.3.00112233445566778899AABBCCDDEEFF",
+                          "1.shm.1.18446744073709551615.2.00112233445566778899aabbccddeeff"}) {
+    EXPECT_EQ(directpath::ParseToken(bad).status().reason(), directpath::kInvalidToken) << bad;
+  }
+  EXPECT_EQ(directpath::ParseToken("1.gpu.1.2").status().reason(), directpath::kDeclined);
+}
+
+}  // namespace
+}  // namespace skyway
