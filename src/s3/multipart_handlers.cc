@@ -1,6 +1,8 @@
 // Multipart upload: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
 // ListMultipartUploads. The object's ETag is the MD5 of the parts' binary MD5s, then "-N".
 #include <algorithm>
+#include <cctype>
+#include <optional>
 
 #include "s3/internal.h"
 
@@ -40,6 +42,35 @@ Result<ByteRange> CopySourceRange(const Context& ctx, uint64_t size) {
 
 std::string Quoted(const std::string& etag) { return "\"" + etag + "\""; }
 
+std::string ToUpper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// S3's checksum of a multipart object: the algorithm over the parts' raw checksums, then
+// "-<parts>". Only when every part carries a checksum of one and the same algorithm.
+std::optional<std::pair<std::string, std::string>> CompositeChecksum(
+    const std::vector<CompletedPart>& named, const std::vector<store::PartInfo>& uploaded) {
+  std::string name;
+  std::unique_ptr<Checksum> sum;
+  for (const auto& n : named) {
+    auto it = std::find_if(uploaded.begin(), uploaded.end(),
+                           [&](const store::PartInfo& p) { return p.number == n.number; });
+    if (it == uploaded.end() || it->attrs.size() != 1) return std::nullopt;
+    const auto& [part_name, value] = it->attrs[0];
+    if (name.empty()) {
+      name = part_name;
+      sum = Checksum::Make(name.substr(15));
+      if (!sum) return std::nullopt;
+    }
+    auto raw = Base64Decode(value);
+    if (part_name != name || !raw) return std::nullopt;
+    sum->Update(raw->data(), raw->size());
+  }
+  if (!sum) return std::nullopt;
+  return std::make_pair(name, sum->FinalBase64() + "-" + std::to_string(named.size()));
+}
+
 }  // namespace
 
 Status CreateMultipartUpload(Context& ctx) {
@@ -59,6 +90,7 @@ Status UploadPart(Context& ctx) {
   store::ObjectMeta meta;
   meta.etag = digest.md5;
   for (const auto& c : digest.checksums) ctx.resp.headers.Set(c.first, c.second);
+  meta.attrs = std::move(digest.checksums);  // kept with the part for the composite checksum
   ASSIGN_OR_RETURN(meta, writer->Commit(std::move(meta)));
   ctx.resp.headers.Set("ETag", Quoted(meta.etag));
   return Status::Ok();
@@ -106,12 +138,15 @@ Status CompleteMultipartUpload(Context& ctx) {
   }
   store::ObjectMeta meta;
   meta.etag = Md5Hex(md5s) + "-" + std::to_string(numbers.size());
+  auto composite = CompositeChecksum(named, uploaded);
+  if (composite) meta.attrs.push_back(*composite);
   ASSIGN_OR_RETURN(meta, ctx.backend->CompleteUpload(ctx.bucket, ctx.key, upload_id, numbers, meta));
   XmlWriter xml("CompleteMultipartUploadResult");
   xml.Element("Location", "/" + ctx.bucket + "/" + ctx.key)
       .Element("Bucket", ctx.bucket)
       .Element("Key", ctx.key)
       .Element("ETag", Quoted(meta.etag));
+  if (composite) xml.Element("Checksum" + ToUpper(composite->first.substr(15)), composite->second);
   SetXmlBody(ctx, xml.Finish());
   return Status::Ok();
 }

@@ -92,6 +92,14 @@ Result<std::string> ExpectedMd5(const Context& ctx) {
 }  // namespace
 
 Status CheckPutLength(const Context& ctx, uint64_t max) {
+  // An aws-chunked body states its length in x-amz-decoded-content-length, so it may come in
+  // HTTP chunks (the AWS SDK for JavaScript sends streams so); any other body needs a length.
+  if (StartsWith(ctx.payload_hash, "STREAMING-")) {
+    auto decoded = ParseUint64(ctx.req.headers.Get("x-amz-decoded-content-length").value_or(""));
+    if (!decoded) return S3Error("MissingContentLength", "aws-chunked uploads need x-amz-decoded-content-length");
+    if (*decoded > max) return S3Error("EntityTooLarge");
+    return Status::Ok();
+  }
   if (ctx.req.headers.Get("transfer-encoding")) {
     return S3Error("NotImplemented", "Transfer-Encoding is not supported for uploads");
   }

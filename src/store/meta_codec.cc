@@ -200,6 +200,7 @@ std::string EncodePart(const PartRecord& r) {
   PutString(&out, r.info.etag);
   PutU64(&out, static_cast<uint64_t>(r.info.mtime_nanos));
   PutString(&out, r.data_id);
+  PutAttrs(&out, r.info.attrs);
   return out;
 }
 
@@ -210,7 +211,7 @@ Result<PartRecord> DecodePart(std::string_view data) {
   PartRecord r;
   if (!d.U8(&version) || version != kObjectVersion || !d.U64(&number) || number > 100000 ||
       !d.U64(&r.info.size) || !d.String(&r.info.etag) || !d.I64(&r.info.mtime_nanos) ||
-      !d.String(&r.data_id) || !d.done()) {
+      !d.String(&r.data_id) || !GetAttrs(&d, &r.info.attrs, data.size()) || !d.done()) {
     return Corrupt("part record");
   }
   r.info.number = static_cast<int>(number);

@@ -47,7 +47,7 @@ Result<std::unique_ptr<ObjectWriter>> LocalBackend::PutPart(const std::string& b
                                                             int number) {
   RETURN_IF_ERROR(GetUpload(bucket, key, upload_id).status());
   return NewWriter([this, bucket, key, upload_id, number](const std::string& data_id, ObjectMeta& meta) {
-    PartRecord part{PartInfo{number, meta.size, meta.etag, meta.mtime_nanos}, data_id};
+    PartRecord part{PartInfo{number, meta.size, meta.etag, meta.mtime_nanos, meta.attrs}, data_id};
     return CommitPart(bucket, key, upload_id, part);
   });
 }
@@ -136,7 +136,7 @@ Result<ObjectMeta> LocalBackend::CompleteUpload(const std::string& bucket, const
     for (const auto& p : parts) by_number[p.info.number] = &p;
     ObjectRecord record;
     record.meta = std::move(meta);
-    record.meta.attrs = upload.attrs;
+    record.meta.attrs.insert(record.meta.attrs.begin(), upload.attrs.begin(), upload.attrs.end());
     record.meta.size = 0;
     record.meta.mtime_nanos = NowNanos();
     for (int n : numbers) {

@@ -46,6 +46,7 @@ struct PartInfo {
   uint64_t size = 0;
   std::string etag;
   int64_t mtime_nanos = 0;
+  std::vector<std::pair<std::string, std::string>> attrs;  // the part writer's meta.attrs
 };
 
 struct UploadInfo {
@@ -135,7 +136,8 @@ class Backend {
   // Errors: kNoSuchUpload.
   virtual Result<UploadInfo> GetUpload(const std::string& bucket, const std::string& key,
                                        const std::string& upload_id) = 0;
-  // A writer whose Commit records (or replaces) part `number`; meta.etag is kept as the part's.
+  // A writer whose Commit records (or replaces) part `number`; meta.etag and meta.attrs are
+  // kept as the part's.
   virtual Result<std::unique_ptr<ObjectWriter>> PutPart(const std::string& bucket,
                                                         const std::string& key,
                                                         const std::string& upload_id,
@@ -146,7 +148,7 @@ class Backend {
   virtual Status AbortUpload(const std::string& bucket, const std::string& key,
                              const std::string& upload_id) = 0;
   // Publishes the object made of the named parts in the given order, with meta's etag and the
-  // upload's attrs; removes the upload and its unused parts. Errors: kNoSuchUpload,
+  // upload's attrs followed by meta's; removes the upload and its unused parts. Errors: kNoSuchUpload,
   // kInvalidPart (a named part does not exist).
   virtual Result<ObjectMeta> CompleteUpload(const std::string& bucket, const std::string& key,
                                             const std::string& upload_id,
