@@ -9,4 +9,13 @@ namespace skyway::cli {
 
 int ServerCommand(const std::vector<std::string>& args);
 
+// The client commands (client_commands.cc), in the manner of `aws s3`: exit 0 on success, 1 when
+// the operation failed (the S3 error code and message on stderr), 2 for a usage error.
+int MbCommand(const std::vector<std::string>& args);    // mb s3://BUCKET
+int RbCommand(const std::vector<std::string>& args);    // rb [--force] s3://BUCKET
+int LsCommand(const std::vector<std::string>& args);    // ls [-r] [s3://BUCKET[/PREFIX]]
+int CpCommand(const std::vector<std::string>& args);    // cp SRC DST
+int RmCommand(const std::vector<std::string>& args);    // rm [-r] s3://BUCKET/KEY
+int StatCommand(const std::vector<std::string>& args);  // stat s3://BUCKET/KEY
+
 }  // namespace skyway::cli

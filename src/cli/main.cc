@@ -11,7 +11,14 @@ void Usage() {
   fprintf(stderr,
           "usage: skyway <command> [options]\n\n"
           "commands:\n"
-          "  server   run the S3-compatible object store (skyway server --help)\n");
+          "  server   run the S3-compatible object store (skyway server --help)\n"
+          "  mb       make a bucket: skyway mb s3://BUCKET\n"
+          "  rb       remove a bucket: skyway rb [--force] s3://BUCKET\n"
+          "  ls       list buckets, or objects: skyway ls [--recursive] [s3://BUCKET[/PREFIX]]\n"
+          "  cp       copy a file or object: skyway cp SRC DST (local path or s3://BUCKET/KEY)\n"
+          "  rm       delete objects: skyway rm [--recursive] s3://BUCKET/KEY\n"
+          "  stat     show an object's metadata: skyway stat s3://BUCKET/KEY\n\n"
+          "`skyway <command> --help` shows a command's options (--endpoint, --no-direct, ...).\n");
 }
 
 }  // namespace
@@ -24,7 +31,14 @@ int main(int argc, char** argv) {
   }
   std::string command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
-  if (command == "server") return skyway::cli::ServerCommand(args);
+  namespace cli = skyway::cli;
+  if (command == "server") return cli::ServerCommand(args);
+  if (command == "mb") return cli::MbCommand(args);
+  if (command == "rb") return cli::RbCommand(args);
+  if (command == "ls") return cli::LsCommand(args);
+  if (command == "cp") return cli::CpCommand(args);
+  if (command == "rm") return cli::RmCommand(args);
+  if (command == "stat") return cli::StatCommand(args);
   if (command == "--help" || command == "-h" || command == "help") {
     Usage();
     return 0;
