@@ -17,7 +17,8 @@ void Usage() {
           "  ls       list buckets, or objects: skyway ls [--recursive] [s3://BUCKET[/PREFIX]]\n"
           "  cp       copy a file or object: skyway cp SRC DST (local path or s3://BUCKET/KEY)\n"
           "  rm       delete objects: skyway rm [--recursive] s3://BUCKET/KEY\n"
-          "  stat     show an object's metadata: skyway stat s3://BUCKET/KEY\n\n"
+          "  stat     show an object's metadata: skyway stat s3://BUCKET/KEY\n"
+          "  bench    measure GET/PUT, HTTP vs direct path: skyway bench get|put [--sizes ...]\n\n"
           "`skyway <command> --help` shows a command's options (--endpoint, --no-direct, ...).\n");
 }
 
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   if (command == "cp") return cli::CpCommand(args);
   if (command == "rm") return cli::RmCommand(args);
   if (command == "stat") return cli::StatCommand(args);
+  if (command == "bench") return cli::BenchCommand(args);
   if (command == "--help" || command == "-h" || command == "help") {
     Usage();
     return 0;

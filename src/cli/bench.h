@@ -1,0 +1,142 @@
+// bench: the parts of `skyway bench get|put`, private to cli/: the server it measures, the cells
+// it runs (one per object size, concurrency and transport) and the reports it writes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client/client.h"
+#include "common/common.h"
+
+namespace skyway::cli::bench {
+
+enum class Op { kGet, kPut };
+inline const char* OpName(Op op) { return op == Op::kGet ? "get" : "put"; }
+
+// One measured combination of object size, concurrency and transport. Rates use 10^9 bytes.
+struct Cell {
+  uint64_t size = 0;
+  int concurrency = 0;
+  bool direct = false;  // the transport asked for: direct path, else plain HTTP
+  bool ok = false;
+  std::string error;             // why the cell failed (a direct cell that fell back fails)
+  bool registered = false;       // every buffer came back registered from Client::Allocate
+  uint64_t requests = 0;         // timed requests, all threads
+  uint64_t direct_requests = 0;  // of those, the ones whose TransferResult said kDirect
+  uint64_t bytes = 0;
+  double seconds = 0;  // wall time of the timed part
+  double gb_per_s = 0;
+  double requests_per_s = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double client_cpu_s = 0;   // getrusage(RUSAGE_SELF) delta
+  double server_cpu_s = -1;  // /proc/PID/stat utime+stime delta; < 0: unknown
+
+  const char* transport() const { return direct ? "direct" : "http"; }
+  double ClientCpuPerGb() const;  // NaN when unknown or no bytes moved
+  double ServerCpuPerGb() const;
+};
+
+struct Machine {
+  int nproc = 0;
+  double memcpy_gb_per_s = 0;  // one thread, 256 MiB, best of a few
+  std::string cpu_model;
+};
+
+struct Report {
+  Op op = Op::kGet;
+  double duration_s = 0;
+  std::string endpoint;
+  bool own_server = false;
+  pid_t server_pid = -1;
+  Machine machine;
+  std::vector<Cell> cells;
+};
+
+// direct / http for one size and concurrency; NaN where a cell is missing, failed or zero.
+struct Ratio {
+  uint64_t size = 0;
+  int concurrency = 0;
+  double gb_per_s = 0;
+  double client_cpu_per_gb = 0;
+  double server_cpu_per_gb = 0;
+};
+std::vector<Ratio> Ratios(const std::vector<Cell>& cells);
+// The ratio row for a cell's size and concurrency, or null.
+const Ratio* FindRatio(const std::vector<Ratio>& ratios, const Cell& cell);
+
+// "4K", "1M", "256M", "1G" (powers of 1024) when exact, else the byte count.
+std::string SizeLabel(uint64_t bytes);
+// Parses "4096", "4K", "1M", "1G" (also "4KB", "4KiB"; any case). nullopt when malformed or 0.
+std::optional<uint64_t> ParseSize(std::string_view text);
+
+// ---- the server under test (bench_server.cc) -------------------------------------------------
+
+// A `skyway server` child process on 127.0.0.1 with a port the kernel picks, a fresh data
+// directory and generated credentials. Stop() (or the destructor) ends it by its PID with
+// SIGTERM and removes the directory.
+class ChildServer {
+ public:
+  // Errors: kIOError when it cannot be started or does not report its port in time.
+  static Result<std::unique_ptr<ChildServer>> Start();
+  ~ChildServer();
+  ChildServer(const ChildServer&) = delete;
+  ChildServer& operator=(const ChildServer&) = delete;
+  Status Stop();
+
+  pid_t pid() const { return pid_; }
+  const std::string& endpoint() const { return endpoint_; }
+  const std::string& access_key() const { return access_key_; }
+  const std::string& secret_key() const { return secret_key_; }
+
+ private:
+  ChildServer() = default;
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  std::string dir_, endpoint_, access_key_, secret_key_;
+};
+
+// CPU seconds (user + system) this process has used.
+double SelfCpuSeconds();
+// CPU seconds (utime + stime) of process pid, from /proc/PID/stat.
+Result<double> ProcessCpuSeconds(pid_t pid);
+
+// ---- running cells (bench_run.cc) ------------------------------------------------------------
+
+struct Target {
+  client::Options options;  // endpoint and credentials; direct is set per cell
+  std::string bucket;
+  pid_t server_pid = -1;  // <= 0: server CPU is not measured
+  double duration_s = 3;
+  const std::atomic<bool>* stop = nullptr;  // set on SIGINT: cells end early
+};
+
+// Single-thread memcpy bandwidth in GB/s: 256 MiB, best of a few repetitions.
+double MemcpyGbPerS();
+// Creates the bucket.
+Status CreateBucket(const Target& target);
+// Uploads the object every GET cell of this size reads.
+Status PrepareGetObject(const Target& target, uint64_t size);
+// Runs one cell. Failures are recorded in the cell, never returned.
+Cell RunCell(const Target& target, Op op, uint64_t size, int concurrency, bool direct);
+// Deletes every object of the bucket, then the bucket.
+Status RemoveBucket(const Target& target);
+
+// ---- reports (bench_report.cc, bench_chart.cc) -----------------------------------------------
+
+// One row per cell with the direct/http ratios on the direct rows.
+void PrintTable(const Report& report, FILE* out);
+std::string ReportJson(const Report& report);
+// Hand-written SVG: grouped bars per size (http vs direct per concurrency) of GB/s, client CPU
+// s/GB and server CPU s/GB.
+std::string ReportSvg(const Report& report);
+
+}  // namespace skyway::cli::bench
