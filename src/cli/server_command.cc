@@ -155,6 +155,10 @@ int ServerCommand(const std::vector<std::string>& args) {
   std::unique_ptr<directpath::RegistrationServer> registration;
   if (o.direct) {
     std::string path = o.direct_socket.empty() ? o.data + "/skyway.sock" : o.direct_socket;
+    if (path[0] != '/') {  // clients get this path from /_skyway/direct: make it absolute
+      char cwd[4096];
+      if (getcwd(cwd, sizeof(cwd)) != nullptr) path = std::string(cwd) + "/" + path;
+    }
     registration = std::make_unique<directpath::RegistrationServer>(
         &regions,
         [&config](const std::string& ak) -> std::optional<std::string> {
