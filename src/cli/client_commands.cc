@@ -30,6 +30,7 @@ struct Invocation {
   client::Options options;
   bool recursive = false;
   bool force = false;
+  int page_size = 1000;  // keys per list request
   std::vector<std::string> operands;
 };
 
@@ -41,6 +42,7 @@ struct CommandSpec {
   size_t max_operands = 1;
   bool takes_recursive = false;
   bool takes_force = false;
+  bool lists = false;  // lists keys: takes --page-size
 };
 
 struct S3Path {
@@ -51,12 +53,18 @@ struct S3Path {
 
 bool IsS3Url(const std::string& text) { return StartsWith(text, kScheme); }
 
+// A mistake in how the command was called (exit 2), as opposed to a failed operation.
+constexpr char kUsageReason[] = "Usage";
+Status UsageError(std::string message) {
+  return Status(Code::kInvalidArgument, kUsageReason, std::move(message));
+}
+
 Result<S3Path> ParseS3Url(const std::string& text) {
-  if (!IsS3Url(text)) return Status::Invalid("'" + text + "' is not an s3://BUCKET[/KEY] URL");
+  if (!IsS3Url(text)) return UsageError("'" + text + "' is not an s3://BUCKET[/KEY] URL");
   std::string rest = text.substr(strlen(kScheme));
   size_t slash = rest.find('/');
   S3Path path{rest.substr(0, slash), slash == std::string::npos ? "" : rest.substr(slash + 1)};
-  if (path.bucket.empty()) return Status::Invalid("'" + text + "' names no bucket");
+  if (path.bucket.empty()) return UsageError("'" + text + "' names no bucket");
   return path;
 }
 
@@ -101,7 +109,11 @@ client::Options DefaultOptions() {
 }
 
 Status ParseNumberFlag(const std::string& flag, const std::string& text, Invocation* inv) {
-  if (flag == "--parallel") {
+  if (flag == "--page-size") {
+    auto n = ParseUint64(text);
+    if (!n || *n < 1 || *n > 1000) return Status::Invalid("--page-size must be 1..1000");
+    inv->page_size = static_cast<int>(*n);
+  } else if (flag == "--parallel") {
     auto n = ParseUint64(text);
     if (!n || *n < 1 || *n > 1024) return Status::Invalid("--parallel must be 1..1024");
     inv->options.parallelism = static_cast<int>(*n);
@@ -128,7 +140,7 @@ Result<Invocation> ParseInvocation(const CommandSpec& spec, const std::vector<st
       ASSIGN_OR_RETURN(inv.options.region, value());
     } else if (a == "--no-direct") {
       inv.options.direct = false;
-    } else if (a == "--parallel" || a == "--part-size") {
+    } else if (a == "--parallel" || a == "--part-size" || (a == "--page-size" && spec.lists)) {
       ASSIGN_OR_RETURN(std::string text, value());
       RETURN_IF_ERROR(ParseNumberFlag(a, text, &inv));
     } else if ((a == "--recursive" || a == "-r") && spec.takes_recursive) {
@@ -158,6 +170,7 @@ void PrintUsage(const CommandSpec& spec) {
           spec.summary);
   if (spec.takes_recursive) fprintf(stderr, "  -r, --recursive   every key under the prefix\n");
   if (spec.takes_force) fprintf(stderr, "  --force           delete the bucket's objects first\n");
+  if (spec.lists) fprintf(stderr, "  --page-size N     keys per list request (default 1000)\n");
   fprintf(stderr,
           "  --endpoint URL    the server (default $SKYWAY_ENDPOINT, else http://127.0.0.1:9000)\n"
           "  --region REGION   the region to sign for (default $SKYWAY_REGION, else us-east-1)\n"
@@ -210,13 +223,19 @@ int RunCommand(const CommandSpec& spec, const std::vector<std::string>& args, co
     st = body(**client, *inv);
   }
   if (st.ok()) return 0;
-  fprintf(stderr, "skyway %s: %s\n", spec.name, st.message().c_str());
-  return kExitFailed;
+  // No S3 error code and an I/O error: the server could not be reached or broke off.
+  std::string where = st.reason().empty() && st.code() == Code::kIOError
+                          ? " (endpoint " + inv->options.endpoint + ")"
+                          : "";
+  fprintf(stderr, "skyway %s: %s%s\n", spec.name, st.message().c_str(), where.c_str());
+  if (st.reason() != kUsageReason) return kExitFailed;
+  PrintUsage(spec);
+  return kExitUsage;
 }
 
 Status MakeBucket(client::Client& c, const Invocation& inv) {
   ASSIGN_OR_RETURN(S3Path path, ParseS3Url(inv.operands[0]));
-  if (!path.key.empty()) return Status::Invalid("mb takes s3://BUCKET, without a key");
+  if (!path.key.empty()) return UsageError("mb takes s3://BUCKET, without a key");
   Status st = c.CreateBucket(path.bucket);
   if (!st.ok()) return Failed(st, path.ToString());
   printf("make_bucket: %s\n", path.ToString().c_str());
@@ -224,11 +243,11 @@ Status MakeBucket(client::Client& c, const Invocation& inv) {
 }
 
 // Calls fn for every object under prefix, page by page.
-Status ForEachObject(client::Client& c, const S3Path& path,
+Status ForEachObject(client::Client& c, const S3Path& path, int page_size,
                      const std::function<Status(const client::ObjectInfo&)>& fn) {
   std::string token;
   while (true) {
-    auto page = c.List(path.bucket, path.key, "", token);
+    auto page = c.List(path.bucket, path.key, "", token, page_size);
     if (!page.ok()) return Failed(page.status(), path.ToString());
     for (const auto& object : page->objects) RETURN_IF_ERROR(fn(object));
     if (!page->truncated || page->next_token.empty()) return Status::Ok();
@@ -244,16 +263,16 @@ Status DeleteObject(client::Client& c, const std::string& bucket, const std::str
   return Status::Ok();
 }
 
-Status DeleteUnder(client::Client& c, const S3Path& path) {
-  return ForEachObject(c, path, [&](const client::ObjectInfo& object) {
+Status DeleteUnder(client::Client& c, const S3Path& path, int page_size) {
+  return ForEachObject(c, path, page_size, [&](const client::ObjectInfo& object) {
     return DeleteObject(c, path.bucket, object.key);
   });
 }
 
 Status RemoveBucket(client::Client& c, const Invocation& inv) {
   ASSIGN_OR_RETURN(S3Path path, ParseS3Url(inv.operands[0]));
-  if (!path.key.empty()) return Status::Invalid("rb takes s3://BUCKET, without a key");
-  if (inv.force) RETURN_IF_ERROR(DeleteUnder(c, path));
+  if (!path.key.empty()) return UsageError("rb takes s3://BUCKET, without a key");
+  if (inv.force) RETURN_IF_ERROR(DeleteUnder(c, path, inv.page_size));
   Status st = c.DeleteBucket(path.bucket);
   if (!st.ok()) return Failed(st, path.ToString());
   printf("remove_bucket: %s\n", path.ToString().c_str());
@@ -268,10 +287,10 @@ Status ListBuckets(client::Client& c) {
 }
 
 // Like `aws s3 ls`: "PRE prefix/" lines, then "last-modified size key" lines, full keys.
-Status ListObjects(client::Client& c, const S3Path& path, bool recursive) {
+Status ListObjects(client::Client& c, const S3Path& path, bool recursive, int page_size) {
   std::string token;
   while (true) {
-    auto page = c.List(path.bucket, path.key, recursive ? "" : "/", token);
+    auto page = c.List(path.bucket, path.key, recursive ? "" : "/", token, page_size);
     if (!page.ok()) return Failed(page.status(), path.ToString());
     for (const auto& prefix : page->common_prefixes) {
       printf("%24s %12s %s\n", "", "PRE", prefix.c_str());
@@ -288,13 +307,13 @@ Status ListObjects(client::Client& c, const S3Path& path, bool recursive) {
 Status List(client::Client& c, const Invocation& inv) {
   if (inv.operands.empty()) return ListBuckets(c);
   ASSIGN_OR_RETURN(S3Path path, ParseS3Url(inv.operands[0]));
-  return ListObjects(c, path, inv.recursive);
+  return ListObjects(c, path, inv.recursive, inv.page_size);
 }
 
 Status Remove(client::Client& c, const Invocation& inv) {
   ASSIGN_OR_RETURN(S3Path path, ParseS3Url(inv.operands[0]));
-  if (inv.recursive) return DeleteUnder(c, path);
-  if (path.key.empty()) return Status::Invalid("rm needs s3://BUCKET/KEY (or --recursive)");
+  if (inv.recursive) return DeleteUnder(c, path, inv.page_size);
+  if (path.key.empty()) return UsageError("rm needs s3://BUCKET/KEY (or --recursive)");
   // DeleteObject succeeds for a missing key; say so instead, as `mc rm` does.
   auto info = c.Stat(path.bucket, path.key);
   if (!info.ok()) return Failed(info.status(), path.ToString());
@@ -303,7 +322,7 @@ Status Remove(client::Client& c, const Invocation& inv) {
 
 Status StatObject(client::Client& c, const Invocation& inv) {
   ASSIGN_OR_RETURN(S3Path path, ParseS3Url(inv.operands[0]));
-  if (path.key.empty()) return Status::Invalid("stat needs s3://BUCKET/KEY");
+  if (path.key.empty()) return UsageError("stat needs s3://BUCKET/KEY");
   auto info = c.Stat(path.bucket, path.key);
   if (!info.ok()) return Failed(info.status(), path.ToString());
   printf("Name:          %s\n", path.ToString().c_str());
@@ -352,7 +371,7 @@ Result<Transfer> Upload(client::Client& c, const std::string& src, S3Path dst,
 Result<Transfer> Download(client::Client& c, const S3Path& src, std::string dst,
                           const client::Progress& progress) {
   if (src.key.empty() || EndsWith(src.key, "/")) {
-    return Status::Invalid(src.ToString() + " names no object (cp copies one object)");
+    return UsageError(src.ToString() + " names no object (cp copies one object)");
   }
   if (EndsWith(dst, "/") || IsDirectory(dst)) {
     dst += (EndsWith(dst, "/") ? "" : "/") + BaseName(src.key);
@@ -364,7 +383,7 @@ Result<Transfer> Download(client::Client& c, const S3Path& src, std::string dst,
 
 Result<Transfer> CopyObject(client::Client& c, const S3Path& src, S3Path dst) {
   if (src.key.empty() || EndsWith(src.key, "/")) {
-    return Status::Invalid(src.ToString() + " names no object (cp copies one object)");
+    return UsageError(src.ToString() + " names no object (cp copies one object)");
   }
   if (dst.key.empty() || EndsWith(dst.key, "/")) dst.key += BaseName(src.key);
   auto r = c.Copy(src.bucket, src.key, dst.bucket, dst.key);
@@ -379,7 +398,7 @@ Result<Transfer> CopyObject(client::Client& c, const S3Path& src, S3Path dst) {
 Result<Transfer> RunTransfer(client::Client& c, const std::string& src, const std::string& dst,
                              const client::Progress& progress) {
   if (!IsS3Url(src) && !IsS3Url(dst)) {
-    return Status::Invalid("cp needs an s3:// URL on at least one side");
+    return UsageError("cp needs an s3:// URL on at least one side");
   }
   if (!IsS3Url(src)) {
     ASSIGN_OR_RETURN(S3Path to, ParseS3Url(dst));
@@ -413,13 +432,15 @@ const CommandSpec kMb{.name = "mb", .operands = "s3://BUCKET", .summary = "Creat
 const CommandSpec kRb{.name = "rb",
                       .operands = "s3://BUCKET",
                       .summary = "Deletes a bucket; it must be empty unless --force is given.",
-                      .takes_force = true};
+                      .takes_force = true,
+                      .lists = true};
 const CommandSpec kLs{
     .name = "ls",
     .operands = "[s3://BUCKET[/PREFIX]]",
     .summary = "Lists buckets, or the keys and common prefixes ('/') under a prefix.",
     .min_operands = 0,
-    .takes_recursive = true};
+    .takes_recursive = true,
+    .lists = true};
 const CommandSpec kCp{.name = "cp",
                       .operands = "SRC DST",
                       .summary =
@@ -432,7 +453,8 @@ const CommandSpec kRm{
     .name = "rm",
     .operands = "s3://BUCKET/KEY",
     .summary = "Deletes an object, or with --recursive every object under the prefix.",
-    .takes_recursive = true};
+    .takes_recursive = true,
+    .lists = true};
 const CommandSpec kStat{
     .name = "stat",
     .operands = "s3://BUCKET/KEY",
