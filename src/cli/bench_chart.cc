@@ -84,7 +84,8 @@ std::function<double(double)> Axis(const Panel& panel, const std::vector<Group>&
   std::vector<double> ticks;
   std::function<double(double)> height;
   if (panel.log) {
-    double a = std::floor(std::log10(lo)), b = std::ceil(std::log10(hi));
+    // Headroom above the tallest bar for its rotated value label.
+    double a = std::floor(std::log10(lo)), b = std::ceil(std::log10(hi * 3));
     if (b <= a) b = a + 1;
     for (double e = a; e <= b; e++) ticks.push_back(std::pow(10, e));
     height = [a, b](double v) { return (std::log10(v) - a) / (b - a) * kPlotHeight; };
@@ -96,7 +97,7 @@ std::function<double(double)> Axis(const Panel& panel, const std::vector<Group>&
         break;
       }
     }
-    double top_value = std::ceil(hi / step) * step;
+    double top_value = std::ceil(hi * 1.2 / step) * step;
     for (double t = 0; t <= top_value * 1.0001; t += step) ticks.push_back(t);
     height = [top_value](double v) { return v / top_value * kPlotHeight; };
   }

@@ -306,7 +306,7 @@ int BenchCommand(const std::vector<std::string>& args) {
   }
   struct sigaction sa {};
   sa.sa_handler = OnInterrupt;
-  sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends the bench at once
+  sa.sa_flags = static_cast<int>(SA_RESETHAND);  // a second Ctrl-C ends the bench at once
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   int rc = RunBench(o, target, report);
