@@ -225,6 +225,27 @@ Status Publish(const BenchOptions& o, const bench::Report& report) {
   return Status::Ok();
 }
 
+// Points the target at --endpoint, or at a child server started here (returned; null otherwise).
+Result<std::unique_ptr<bench::ChildServer>> ConnectTarget(const BenchOptions& o,
+                                                          bench::Target* target) {
+  target->duration_s = o.duration_s;
+  target->stop = &g_interrupted;
+  target->bucket = "skyway-bench-" + HexEncode(RandomBytes(4));
+  if (!o.endpoint.empty()) {
+    target->options.endpoint = o.endpoint;
+    target->options.access_key = o.access_key;
+    target->options.secret_key = o.secret_key;
+    target->server_pid = o.server_pid;
+    return std::unique_ptr<bench::ChildServer>();
+  }
+  ASSIGN_OR_RETURN(auto server, bench::ChildServer::Start());
+  target->options.endpoint = server->endpoint();
+  target->options.access_key = server->access_key();
+  target->options.secret_key = server->secret_key();
+  target->server_pid = server->pid();
+  return server;
+}
+
 // Runs the whole bench against the target's server; the caller owns the server.
 int RunBench(const BenchOptions& o, bench::Target& target, bench::Report& report) {
   report.endpoint = target.options.endpoint;
@@ -280,38 +301,22 @@ int BenchCommand(const std::vector<std::string>& args) {
   report.machine.nproc = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   report.machine.cpu_model = CpuModel();
   report.machine.memcpy_gb_per_s = bench::MemcpyGbPerS();
-  bench::Target target;
-  target.duration_s = o.duration_s;
-  target.stop = &g_interrupted;
-  target.bucket = "skyway-bench-" + HexEncode(RandomBytes(4));
-  std::unique_ptr<bench::ChildServer> server;
-  if (o.endpoint.empty()) {
-    auto started = bench::ChildServer::Start();
-    if (!started.ok()) {
-      fprintf(stderr, "skyway bench: starting the server: %s\n",
-              started.status().message().c_str());
-      return 1;
-    }
-    server = std::move(*started);
-    target.options.endpoint = server->endpoint();
-    target.options.access_key = server->access_key();
-    target.options.secret_key = server->secret_key();
-    target.server_pid = server->pid();
-    report.own_server = true;
-  } else {
-    target.options.endpoint = o.endpoint;
-    target.options.access_key = o.access_key;
-    target.options.secret_key = o.secret_key;
-    target.server_pid = o.server_pid;
-  }
   struct sigaction sa {};
   sa.sa_handler = OnInterrupt;
   sa.sa_flags = static_cast<int>(SA_RESETHAND);  // a second Ctrl-C ends the bench at once
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  int rc = RunBench(o, target, report);
-  if (server) {
-    Status st = server->Stop();
+  bench::Target target;
+  auto server = ConnectTarget(o, &target);
+  int rc = 1;
+  if (!server.ok()) {
+    fprintf(stderr, "skyway bench: starting the server: %s\n", server.status().message().c_str());
+  } else {
+    report.own_server = *server != nullptr;
+    rc = RunBench(o, target, report);
+  }
+  if (server.ok() && *server) {
+    Status st = (*server)->Stop();
     if (!st.ok()) fprintf(stderr, "skyway bench: stopping the server: %s\n", st.ToString().c_str());
   }
   signal(SIGINT, SIG_DFL);
