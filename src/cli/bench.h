@@ -49,6 +49,7 @@ struct Machine {
   int nproc = 0;
   double memcpy_gb_per_s = 0;  // one thread, 256 MiB, best of a few
   std::string cpu_model;
+  double load_average = -1;  // 1-minute load at the start (other work on a shared machine)
 };
 
 struct Report {

@@ -150,6 +150,12 @@ Result<BenchOptions> ParseOptions(const std::vector<std::string>& args) {
 std::atomic<bool> g_interrupted{false};
 void OnInterrupt(int) { g_interrupted = true; }
 
+double LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double load = -1;
+  return in >> load ? load : -1;
+}
+
 std::string CpuModel() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
@@ -251,10 +257,10 @@ int RunBench(const BenchOptions& o, bench::Target& target, bench::Report& report
   report.endpoint = target.options.endpoint;
   report.server_pid = target.server_pid;
   report.duration_s = o.duration_s;
-  printf("skyway bench %s: %s, %d CPUs (%s), %g s per cell, server pid %d%s\n", bench::OpName(o.op),
-         report.endpoint.c_str(), report.machine.nproc, report.machine.cpu_model.c_str(),
-         o.duration_s, static_cast<int>(target.server_pid),
-         report.own_server ? " (started by the bench)" : "");
+  printf("skyway bench %s: %s, %d CPUs (%s, load average %.2f), %g s per cell, server pid %d%s\n",
+         bench::OpName(o.op), report.endpoint.c_str(), report.machine.nproc,
+         report.machine.cpu_model.c_str(), report.machine.load_average, o.duration_s,
+         static_cast<int>(target.server_pid), report.own_server ? " (started by the bench)" : "");
   fflush(stdout);
   Status st = bench::CreateBucket(target);
   if (!st.ok()) {
@@ -300,6 +306,7 @@ int BenchCommand(const std::vector<std::string>& args) {
   report.op = o.op;
   report.machine.nproc = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   report.machine.cpu_model = CpuModel();
+  report.machine.load_average = LoadAverage();
   report.machine.memcpy_gb_per_s = bench::MemcpyGbPerS();
   struct sigaction sa {};
   sa.sa_handler = OnInterrupt;

@@ -188,7 +188,8 @@ std::string ReportJson(const Report& report) {
   j += "  \"server_pid\": " + std::to_string(report.server_pid) + ",\n";
   j += "  \"machine\": {\"nproc\": " + std::to_string(m.nproc) +
        ", \"memcpy_gb_per_s\": " + JsonNumber(m.memcpy_gb_per_s) +
-       ", \"cpu_model\": " + JsonString(m.cpu_model) + "},\n";
+       ", \"cpu_model\": " + JsonString(m.cpu_model) +
+       ", \"load_average_1m\": " + JsonNumber(m.load_average >= 0 ? m.load_average : NAN) + "},\n";
   j += "  \"cells\": [\n";
   for (size_t i = 0; i < report.cells.size(); i++) {
     j += CellJson(report.cells[i], m.memcpy_gb_per_s);
