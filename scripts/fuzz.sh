@@ -7,9 +7,10 @@ seconds=${1:-30}
 build=build-fuzz
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSKYWAY_FUZZ=ON -DSKYWAY_TESTS=OFF -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null
-ninja -C "$build" fuzz_http_request fuzz_sigv4 fuzz_s3_xml fuzz_meta_codec
+targets=(fuzz_http_request fuzz_sigv4 fuzz_s3_xml fuzz_meta_codec fuzz_token fuzz_aws_chunked)
+ninja -C "$build" "${targets[@]}"
 status=0
-for target in fuzz_http_request fuzz_sigv4 fuzz_s3_xml fuzz_meta_codec; do
+for target in "${targets[@]}"; do
   corpus="$build/corpus/$target"
   mkdir -p "$corpus"
   seeds="fuzz/seeds/${target#fuzz_}"
