@@ -64,7 +64,8 @@ std::string RenderProgressLine(uint64_t done, uint64_t total, double elapsed_sec
   double rate = elapsed_seconds > 0 ? done / elapsed_seconds : 0;
   double eta = rate > 0 ? (total > done ? total - done : 0) / rate : -1;
   char tail[160];
-  snprintf(tail, sizeof(tail), "  %s / %s  %3d%%  %s  ETA %s", FormatBytes(done).c_str(),
+  // Fixed-width fields, so that the bar keeps its length while the numbers change.
+  snprintf(tail, sizeof(tail), "  %8s / %-8s  %3d%%  %11s  ETA %-7s", FormatBytes(done).c_str(),
            FormatBytes(total).c_str(), static_cast<int>(fraction * 100),
            FormatRate(done, elapsed_seconds).c_str(), FormatDuration(eta).c_str());
   std::string line;
