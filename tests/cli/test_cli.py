@@ -6,6 +6,7 @@ is stopped by its PID, never by name. The binary is SKYWAY_BIN (default ../../bu
 Run with Debian's interpreter:  SKYWAY_BIN=build/skyway /usr/bin/python3 -m pytest -q tests/cli
 """
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -65,8 +66,9 @@ def _stop(proc):
             proc.wait()
 
 
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory):
+@contextlib.contextmanager
+def running_server(tmp_path_factory, *extra_args):
+    """A `skyway server` on a fresh data directory; yields its endpoint."""
     binary = skyway_bin()
     if not os.access(binary, os.X_OK):
         pytest.fail(f"skyway binary not found at {binary}; build it or set SKYWAY_BIN")
@@ -74,7 +76,7 @@ def endpoint(tmp_path_factory):
     env = dict(os.environ, SKYWAY_ACCESS_KEY=ACCESS_KEY, SKYWAY_SECRET_KEY=SECRET_KEY)
     stderr = open(tmp_path_factory.mktemp("logs") / "server.stderr", "wb")
     proc = subprocess.Popen(
-        [binary, "server", "--data", str(data), "--address", "127.0.0.1:0"],
+        [binary, "server", "--data", str(data), "--address", "127.0.0.1:0", *extra_args],
         stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
     try:
         port = _read_ready_line(proc, time.monotonic() + STARTUP_TIMEOUT_S)
@@ -82,6 +84,12 @@ def endpoint(tmp_path_factory):
     finally:
         _stop(proc)
         stderr.close()
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory):
+    with running_server(tmp_path_factory) as url:
+        yield url
 
 
 def client_env(endpoint, **extra):
@@ -242,6 +250,16 @@ def test_cp_s3_to_s3(endpoint, bucket, big_file, tmp_path):
         assert sha256(tmp_path / "copy.bin") == sha256(big_file)
     finally:
         sky(endpoint, "rb", "--force", f"s3://{other}")
+
+
+def test_server_without_direct_path_falls_back_to_http(tmp_path_factory, big_file, tmp_path):
+    with running_server(tmp_path_factory, "--no-direct") as url:
+        sky(url, "mb", "s3://fallback")
+        up = sky(url, "cp", big_file, "s3://fallback/f.bin")
+        down = sky(url, "cp", "s3://fallback/f.bin", tmp_path / "f.bin")
+        assert transport_of(up.stdout) == "http"
+        assert transport_of(down.stdout) == "http"
+        assert sha256(tmp_path / "f.bin") == sha256(big_file)
 
 
 # ---- ls, stat, rm ----------------------------------------------------------------------------
