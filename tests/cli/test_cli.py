@@ -354,7 +354,8 @@ def test_local_errors(endpoint, bucket, tmp_path):
 @pytest.mark.parametrize("args", [
     ["cp", "s3://only-one"], ["mb"], ["stat", "s3://b/k", "extra"], ["ls", "--bogus"],
     ["cp", "--parallel", "0", "a", "s3://b/k"], ["cp", "--part-size", "lots", "a", "s3://b/k"],
-    ["rm", "--force", "s3://b/k"], ["mb", "--endpoint"], ["cp", "--page-size", "5", "a", "s3://b/k"], ["cp", "a", "b"], ["ls", "bucket"],
+    ["rm", "--force", "s3://b/k"], ["mb", "--endpoint"],
+    ["cp", "--page-size", "5", "a", "s3://b/k"], ["cp", "a", "b"], ["ls", "bucket"],
     ["stat", "s3://bkt"], ["mb", "s3://bkt/key"], ["rm", "s3://bkt"], ["cp", "s3://bkt/", "x"],
 ])
 def test_usage_errors_exit_2(endpoint, args):
