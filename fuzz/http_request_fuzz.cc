@@ -1,27 +1,7 @@
 // Request heads and chunked bodies from arbitrary bytes: no crash, no overread, no hang.
-#include <cstring>
-
 #include "http/http.h"
+#include "bytes_source.h"
 
-namespace {
-
-class BytesSource : public skyway::http::ByteSource {
- public:
-  BytesSource(const char* data, size_t n) : data_(data), n_(n) {}
-  skyway::Result<size_t> ReadSome(char* buf, size_t n) override {
-    n = std::min(n, n_ - pos_);
-    std::memcpy(buf, data_ + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  const char* data_;
-  size_t n_;
-  size_t pos_ = 0;
-};
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
