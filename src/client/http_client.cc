@@ -125,6 +125,23 @@ Result<HttpResponse> HttpClient::Perform(const HttpRequest& request) {
   return last;
 }
 
+// SigV4 with the derived key kept for the day: deriving it is four HMACs per request.
+void HttpClient::SignRequest(sigv4::RequestParts* parts) {
+  int64_t now = NowNanos() / 1000000000;
+  std::string amz_date = FormatAmzDate(now);
+  sigv4::Scope scope{amz_date.substr(0, 8), options_.region, "s3"};
+  std::string key;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (key_date_ != scope.date) {
+      signing_key_ = sigv4::SigningKey(options_.secret_key, scope);
+      key_date_ = scope.date;
+    }
+    key = signing_key_;
+  }
+  sigv4::SignRequestWithKey(parts, options_.access_key, key, scope, amz_date);
+}
+
 Result<HttpResponse> HttpClient::PerformOnce(const HttpRequest& request, void* handle) {
   CURL* curl = static_cast<CURL*>(handle);
   curl_easy_reset(curl);
@@ -135,8 +152,7 @@ Result<HttpResponse> HttpClient::PerformOnce(const HttpRequest& request, void* h
                             sigv4::kUnsignedPayload};
   if (request.sign_body) parts.payload_hash = Sha256Hex(std::string_view(request.body, request.body_size));
   for (const auto& h : request.headers) parts.headers.push_back(h);
-  sigv4::SignRequest(&parts, options_.access_key, options_.secret_key, options_.region,
-                     NowNanos() / 1000000000);
+  SignRequest(&parts);
   std::string url = options_.endpoint + UrlEncode(path, true);
   std::string query = sigv4::CanonicalQuery(request.query);
   if (!query.empty()) url += "?" + query;

@@ -50,6 +50,7 @@ class HttpClient {
 
  private:
   Result<HttpResponse> PerformOnce(const HttpRequest& request, void* curl);
+  void SignRequest(sigv4::RequestParts* parts);
   void* Acquire();
   void Release(void* curl);
 
@@ -57,6 +58,8 @@ class HttpClient {
   std::string host_;  // Host header value: host[:port] of the endpoint
   std::mutex mu_;
   std::vector<void*> idle_;
+  std::string key_date_;     // the day signing_key_ was derived for
+  std::string signing_key_;
 };
 
 // The status for a reply that is not a success: the reason is its S3 error code.

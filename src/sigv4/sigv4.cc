@@ -144,15 +144,20 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 void SignRequest(RequestParts* r, std::string_view access_key, std::string_view secret_key,
                  std::string_view region, int64_t unix_seconds) {
   std::string amz_date = FormatAmzDate(unix_seconds);
+  Scope scope{amz_date.substr(0, 8), std::string(region), "s3"};
+  SignRequestWithKey(r, access_key, SigningKey(secret_key, scope), scope, amz_date);
+}
+
+void SignRequestWithKey(RequestParts* r, std::string_view access_key, std::string_view signing_key,
+                        const Scope& scope, const std::string& amz_date) {
   r->headers.emplace_back("x-amz-date", amz_date);
   r->headers.emplace_back("x-amz-content-sha256", r->payload_hash);
   std::vector<std::string> names;
   for (const auto& h : r->headers) names.push_back(ToLower(h.first));
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
-  Scope scope{amz_date.substr(0, 8), std::string(region), "s3"};
   std::string signature =
-      Sign(SigningKey(secret_key, scope), StringToSign(amz_date, scope, CanonicalRequest(*r, names)));
+      Sign(signing_key, StringToSign(amz_date, scope, CanonicalRequest(*r, names)));
   std::string signed_list;
   for (const auto& n : names) signed_list += (signed_list.empty() ? "" : ";") + n;
   r->headers.emplace_back("Authorization", std::string(kAlgorithm) + " Credential=" +

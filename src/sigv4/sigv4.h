@@ -67,5 +67,10 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b);
 // Authorization header to request.headers. Signs every header present (host included).
 void SignRequest(RequestParts* request, std::string_view access_key, std::string_view secret_key,
                  std::string_view region, int64_t unix_seconds);
+// The same with a key derived already (SigningKey(secret, scope)), for clients that keep it for
+// the day. amz_date is the request time, YYYYMMDDTHHMMSSZ, within scope.date.
+void SignRequestWithKey(RequestParts* request, std::string_view access_key,
+                        std::string_view signing_key, const Scope& scope,
+                        const std::string& amz_date);
 
 }  // namespace skyway::sigv4
