@@ -15,11 +15,9 @@ import http.client
 import os
 import pathlib
 import re
-import select
 import shutil
-import signal
 import subprocess
-import threading
+import sys
 import time
 import uuid
 from urllib.parse import quote, urlsplit
@@ -32,107 +30,16 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "pylib"))
+import skyway_server  # noqa: E402  (the server process, shared with tests/integration)
 ACCESS_KEY = "AK"
 SECRET_KEY = "SK"
 REGION = "us-east-1"
-STARTUP_TIMEOUT_S = 20
 MiB = 1024 * 1024
 
-_READY = re.compile(rb"skyway server listening on http://127\.0\.0\.1:(\d+)")
 
 
-def skyway_bin():
-    return os.environ.get("SKYWAY_BIN") or str((HERE / "../../build/skyway").resolve())
-
-
-class Server:
-    def __init__(self, data_dir, log_path):
-        self.data_dir = pathlib.Path(data_dir)
-        self.stderr_path = pathlib.Path(log_path)
-        self.proc = None
-        self.port = None
-
-    @property
-    def endpoint(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def hostport(self):
-        return f"127.0.0.1:{self.port}"
-
-    def start(self):
-        binary = skyway_bin()
-        if not os.access(binary, os.X_OK):
-            pytest.exit(f"skyway binary not found at {binary}; build it or set SKYWAY_BIN", 2)
-        env = dict(os.environ, SKYWAY_ACCESS_KEY=ACCESS_KEY, SKYWAY_SECRET_KEY=SECRET_KEY)
-        with open(self.stderr_path, "wb") as stderr:
-            self.proc = subprocess.Popen(
-                [binary, "server", "--data", str(self.data_dir), "--address", "127.0.0.1:0"],
-                stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
-        line = self._read_ready_line()
-        m = _READY.match(line)
-        if not m:
-            self.stop()
-            pytest.exit(f"server did not announce its port; stdout {line!r}; stderr "
-                        f"{self.stderr_path.read_bytes()[-2000:]!r}", 2)
-        self.port = int(m.group(1))
-        # Keep draining stdout so the server never blocks on a full pipe.
-        threading.Thread(target=self._drain, args=(self.proc.stdout,), daemon=True).start()
-        return self
-
-    def _read_ready_line(self):
-        fd = self.proc.stdout.fileno()
-        buf = b""
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while b"\n" not in buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                break
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            buf += chunk
-        return buf.split(b"\n", 1)[0]
-
-    @staticmethod
-    def _drain(pipe):
-        try:
-            while pipe.read(4096):
-                pass
-        except (OSError, ValueError):
-            pass
-
-    def stop(self, timeout=15):
-        """SIGTERM by PID, wait; SIGKILL by PID if it does not exit."""
-        if self.proc is None:
-            return None
-        proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-        return proc.returncode
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def log_mark(self):
-        """Current size of the server's stderr; pass it to log_since() to read what came after."""
-        try:
-            return self.stderr_path.stat().st_size
-        except OSError:
-            return 0
-
-    def log_since(self, mark):
-        with open(self.stderr_path, "rb") as f:
-            f.seek(mark)
-            return f.read().decode("utf-8", "replace")
+Server = skyway_server.Server
 
 
 _SERVER = []
@@ -141,7 +48,7 @@ _SERVER = []
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("skyway")
-    srv = Server(base / "data", base / "server.stderr").start()
+    srv = Server(base / "data", base).start()
     _SERVER.append(srv)
     yield srv
     _SERVER.clear()
