@@ -177,8 +177,7 @@ Result<ListPage> Client::List(const std::string& bucket, const std::string& pref
     ObjectInfo info;
     info.key = c.child("Key").text().get();
     info.size = ParseUint64(c.child("Size").text().get()).value_or(0);
-    std::string etag = c.child("ETag").text().get();
-    info.etag = etag.size() >= 2 && etag.front() == '"' ? etag.substr(1, etag.size() - 2) : etag;
+    info.etag = Unquote(c.child("ETag").text().get());
     info.last_modified = c.child("LastModified").text().get();
     page.objects.push_back(std::move(info));
   }
@@ -199,8 +198,7 @@ Result<ObjectInfo> Client::Stat(const std::string& bucket, const std::string& ke
   ObjectInfo info;
   info.key = key;
   info.size = ParseUint64(r.Header("content-length")).value_or(0);
-  std::string etag = r.Header("etag");
-  info.etag = etag.size() >= 2 && etag.front() == '"' ? etag.substr(1, etag.size() - 2) : etag;
+  info.etag = Unquote(r.Header("etag"));
   info.last_modified = r.Header("last-modified");
   info.content_type = r.Header("content-type");
   return info;
@@ -218,9 +216,8 @@ Result<TransferResult> Client::Copy(const std::string& src_bucket, const std::st
   if (r.status != 200) return ErrorOf(r);
   pugi::xml_document doc;
   doc.load_string(r.text.c_str());
-  std::string etag = doc.document_element().child("ETag").text().get();
   TransferResult result;
-  result.etag = etag.size() >= 2 && etag.front() == '"' ? etag.substr(1, etag.size() - 2) : etag;
+  result.etag = Unquote(doc.document_element().child("ETag").text().get());
   return result;
 }
 

@@ -15,6 +15,11 @@ namespace skyway::client {
 
 class DirectBuffer;
 
+// An ETag without the double quotes S3 puts around it.
+inline std::string Unquote(const std::string& etag) {
+  return etag.size() >= 2 && etag.front() == '"' ? etag.substr(1, etag.size() - 2) : etag;
+}
+
 class Client::Impl {
  public:
   explicit Impl(Options options);

@@ -13,10 +13,6 @@
 namespace skyway::client {
 namespace {
 
-std::string Unquote(const std::string& etag) {
-  return etag.size() >= 2 && etag.front() == '"' ? etag.substr(1, etag.size() - 2) : etag;
-}
-
 bool IsDirectReply(const HttpResponse& r) {
   std::string reply = r.Header("x-amz-rdma-reply");
   return reply == "200" || reply == "206";

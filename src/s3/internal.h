@@ -176,6 +176,8 @@ struct ByteRange {
 Result<std::string> CopyBytes(const store::ObjectData& source, ByteRange range,
                               store::ObjectWriter* writer);
 std::string StripQuotes(std::string_view etag);
+// An ETag as S3 sends it, in double quotes.
+inline std::string Quoted(const std::string& etag) { return "\"" + etag + "\""; }
 // Evaluates <prefix>if-match, -none-match, -modified-since, -unmodified-since. Errors:
 // PreconditionFailed, NotModified.
 Status CheckConditions(const Context& ctx, const store::ObjectMeta& meta, std::string_view prefix);

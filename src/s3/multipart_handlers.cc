@@ -40,8 +40,6 @@ Result<ByteRange> CopySourceRange(const Context& ctx, uint64_t size) {
   return ByteRange{*first, *last - *first + 1};
 }
 
-std::string Quoted(const std::string& etag) { return "\"" + etag + "\""; }
-
 std::string ToUpper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;

@@ -53,8 +53,6 @@ void AddBody(Context& ctx, const std::vector<store::Extent>& extents, ByteRange 
   }
 }
 
-std::string Quoted(const std::string& etag) { return "\"" + etag + "\""; }
-
 // The source of a copy: "/bucket/key" or "bucket/key", URL-encoded, optionally ?versionId=.
 Status ParseCopySource(std::string_view header, std::string* bucket, std::string* key) {
   auto decoded = UrlDecode(header.substr(0, header.find('?')));
