@@ -1,0 +1,105 @@
+// vector: approximate nearest-neighbour indexes over one block of float32 vectors, behind one
+// interface (FAISS's `Index` is the model). FLAT (exact), IVF_FLAT and IVF_PQ (faiss), HNSW
+// (hnswlib). An index knows no storage: it is built from memory and serialized to bytes; the
+// caller decides where the bytes live. Rows are numbered 0..n-1 in the order they were given.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/common.h"
+
+namespace skyway::vector {
+
+// L2 is squared Euclidean distance (smaller is closer). IP and COSINE are similarities (larger
+// is closer); COSINE is the inner product of the normalized vectors.
+enum class Metric { kL2, kIP, kCosine };
+
+// "L2", "IP", "COSINE" (case-insensitive). Errors: kInvalidArgument.
+Result<Metric> ParseMetric(std::string_view name);
+const char* MetricName(Metric metric);
+// True when a smaller score is a better match (L2).
+inline bool SmallerIsCloser(Metric m) { return m == Metric::kL2; }
+// The score of two vectors under the metric (exact; the reference for recall tests).
+float Score(Metric metric, const float* a, const float* b, size_t dim);
+
+// Build or search parameters by Milvus name, values as strings: "nlist", "m", "nbits" (IVF_PQ),
+// "M", "efConstruction" (HNSW); "nprobe", "ef" at search. Unknown names are ignored, as Milvus
+// does; a malformed or out-of-range value is kInvalidArgument.
+using Params = std::map<std::string, std::string>;
+
+struct IndexSpec {
+  std::string type;  // "FLAT", "IVF_FLAT", "IVF_PQ", "HNSW"
+  Metric metric = Metric::kL2;
+  Params params;
+};
+
+// The index types this build knows.
+std::vector<std::string> IndexTypes();
+// Checks type and build parameters against dim before any work. Errors: kInvalidArgument.
+Status ValidateSpec(const IndexSpec& spec, size_t dim);
+
+// Which rows a search may return. Called from the searching thread, possibly many times per
+// row; must be cheap and thread-safe.
+using RowFilter = std::function<bool(int64_t row)>;
+
+struct Hit {
+  int64_t row = -1;
+  float score = 0;  // in the metric's own sense (see Metric)
+};
+
+class Index {
+ public:
+  virtual ~Index() = default;
+  virtual const IndexSpec& spec() const = 0;
+  virtual size_t size() const = 0;
+  virtual size_t dim() const = 0;
+
+  // Up to k hits per query, best first, for queries (nq x dim, row-major). With a filter, only
+  // rows it accepts are returned, and the search keeps looking until k accepted rows are found
+  // or the index is exhausted (the filter is applied inside the traversal, not after it).
+  // Thread-safe for concurrent searches. Errors: kInvalidArgument (params).
+  virtual Result<std::vector<std::vector<Hit>>> Search(const float* queries, size_t nq, size_t k,
+                                                       const Params& params,
+                                                       const RowFilter* filter) const = 0;
+
+  // The index as bytes, for LoadIndex. Does not include the vectors unless the index keeps its
+  // own copy of them (holds_vectors()).
+  virtual Result<std::string> Serialize() const = 0;
+
+  // Whether the index keeps its own exact copy of the vectors (then the caller may drop its copy
+  // and read rows back with Reconstruct).
+  virtual bool holds_vectors() const = 0;
+  // Copies row's original vector into out (dim floats). REQUIRES: holds_vectors().
+  virtual void Reconstruct(int64_t row, float* out) const = 0;
+};
+
+// Builds an index over vectors (n x dim, row-major). The vectors must outlive the index when
+// the built index does not hold its own copy (holds_vectors() false). threads <= 0: all cores.
+// Errors: kInvalidArgument (spec, dim, n too small for nlist).
+Result<std::unique_ptr<Index>> BuildIndex(const IndexSpec& spec, const float* vectors, size_t n,
+                                          size_t dim, int threads = 0);
+
+// Rebuilds an index from Serialize()'s bytes. vectors (n x dim) must be given, and outlive the
+// index, for index types that do not hold their own copy; may be null otherwise.
+// Errors: kInvalidArgument when the bytes are not such an index.
+Result<std::unique_ptr<Index>> LoadIndex(const IndexSpec& spec, std::string_view bytes,
+                                         const float* vectors, size_t n, size_t dim);
+
+// Whether an index of this spec keeps its own copy of the vectors (so a loaded index needs no
+// vectors from the caller).
+bool HoldsVectors(const IndexSpec& spec);
+
+// Exact top-k over vectors (n x dim): the reference for recall, and the search of a growing
+// segment. Same conventions as Index::Search.
+std::vector<std::vector<Hit>> ExactSearch(Metric metric, const float* vectors, size_t n, size_t dim,
+                                          const float* queries, size_t nq, size_t k,
+                                          const RowFilter* filter);
+
+}  // namespace skyway::vector

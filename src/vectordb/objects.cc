@@ -1,0 +1,95 @@
+// ObjectStore: a bucket through the S3 client library.
+#include "vectordb/objects.h"
+
+#include <cstring>
+
+namespace skyway::vectordb {
+
+Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(const client::Options& options,
+                                                       const std::string& bucket) {
+  std::unique_ptr<ObjectStore> s(new ObjectStore());
+  ASSIGN_OR_RETURN(s->client_, client::Client::Create(options));
+  s->bucket_ = bucket;
+  Status st = s->client_->CreateBucket(bucket);
+  if (!st.ok() && st.reason() != "BucketAlreadyOwnedByYou" && st.reason() != "BucketAlreadyExists") {
+    return Status(st.code(), st.reason(),
+                  "cannot create bucket " + bucket + " at " + options.endpoint + ": " + st.message());
+  }
+  return s;
+}
+
+Status ObjectStore::Put(const std::string& key, std::string_view data) {
+  return client_->Put(bucket_, key, data.data(), data.size()).status();
+}
+
+Result<std::string> ObjectStore::Get(const std::string& key) {
+  ASSIGN_OR_RETURN(client::ObjectInfo info, client_->Stat(bucket_, key));
+  std::string out(info.size, '\0');
+  if (info.size == 0) return out;
+  ASSIGN_OR_RETURN(client::TransferResult r, client_->Get(bucket_, key, out.data(), out.size()));
+  if (r.bytes != info.size) return Status::IOError("short read of " + key);
+  return out;
+}
+
+Result<std::unique_ptr<client::Buffer>> ObjectStore::Allocate(size_t size) {
+  return client_->Allocate(std::max<size_t>(size, 1));
+}
+
+Result<std::unique_ptr<client::Buffer>> ObjectStore::GetBuffer(const std::string& key,
+                                                               client::Transport* transport) {
+  ASSIGN_OR_RETURN(client::ObjectInfo info, client_->Stat(bucket_, key));
+  ASSIGN_OR_RETURN(std::unique_ptr<client::Buffer> buffer, Allocate(info.size));
+  if (info.size > 0) {
+    ASSIGN_OR_RETURN(client::TransferResult r,
+                     client_->ParallelGet(bucket_, key, buffer->data(), buffer->size()));
+    if (r.bytes != info.size) return Status::IOError("short read of " + key);
+    if (transport) *transport = r.transport;
+  }
+  return buffer;
+}
+
+Status ObjectStore::PutBuffer(const std::string& key, const client::Buffer& buffer, size_t size,
+                              client::Transport* transport) {
+  ASSIGN_OR_RETURN(client::TransferResult r, client_->ParallelPut(bucket_, key, buffer.data(), size));
+  if (transport) *transport = r.transport;
+  return Status::Ok();
+}
+
+Status ObjectStore::PutLarge(const std::string& key, std::string_view data,
+                             client::Transport* transport) {
+  ASSIGN_OR_RETURN(std::unique_ptr<client::Buffer> buffer, Allocate(data.size()));
+  memcpy(buffer->data(), data.data(), data.size());
+  return PutBuffer(key, *buffer, data.size(), transport);
+}
+
+Result<std::vector<std::string>> ObjectStore::List(const std::string& prefix) {
+  std::vector<std::string> keys;
+  std::string token;
+  do {
+    ASSIGN_OR_RETURN(client::ListPage page, client_->List(bucket_, prefix, "", token));
+    for (auto& o : page.objects) keys.push_back(std::move(o.key));
+    token = page.truncated ? page.next_token : "";
+  } while (!token.empty());
+  return keys;
+}
+
+Result<std::vector<std::string>> ObjectStore::ListDirs(const std::string& prefix) {
+  std::vector<std::string> dirs;
+  std::string token;
+  do {
+    ASSIGN_OR_RETURN(client::ListPage page, client_->List(bucket_, prefix, "/", token));
+    for (auto& p : page.common_prefixes) dirs.push_back(std::move(p));
+    token = page.truncated ? page.next_token : "";
+  } while (!token.empty());
+  return dirs;
+}
+
+Status ObjectStore::Delete(const std::string& key) { return client_->Delete(bucket_, key); }
+
+Status ObjectStore::DeletePrefix(const std::string& prefix) {
+  ASSIGN_OR_RETURN(std::vector<std::string> keys, List(prefix));
+  for (const auto& k : keys) RETURN_IF_ERROR(Delete(k));
+  return Status::Ok();
+}
+
+}  // namespace skyway::vectordb
