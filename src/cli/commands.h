@@ -12,6 +12,9 @@ int ServerCommand(const std::vector<std::string>& args);
 // `skyway bench get|put` (bench_command.cc): HTTP vs the direct data path, one run, a table, JSON
 // and an SVG chart. Exit 0 when every cell ran, 1 when one failed, 2 for a usage error.
 int BenchCommand(const std::vector<std::string>& args);
+// `skyway bench index` (bench_index.cc): vectors in the store -> index -> index in the store, per
+// index type, HTTP vs direct, with recall, QPS and a raw hnswlib baseline. Exit codes as bench.
+int BenchIndexCommand(const std::vector<std::string>& args);
 
 // The client commands (client_commands.cc), in the manner of `aws s3`: exit 0 on success, 1 when
 // the operation failed (the S3 error code and message on stderr), 2 for a usage error.
