@@ -1,5 +1,6 @@
-// bench: the parts of `skyway bench get|put`, private to cli/: the server it measures, the cells
-// it runs (one per object size, concurrency and transport) and the reports it writes.
+// bench: the parts of `skyway bench get|put|index`, private to cli/: the server it measures, the
+// cells it runs (one per object size, concurrency and transport), the index pipeline rows and the
+// reports it writes.
 #pragma once
 
 #include <sys/types.h>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/dataset.h"
 #include "client/client.h"
 #include "common/common.h"
 
@@ -105,6 +107,16 @@ class ChildServer {
   std::string dir_, endpoint_, access_key_, secret_key_;
 };
 
+// The machine the bench runs on; memcpy_gb_per_s is measured only when asked (it takes a second).
+Machine DescribeMachine(bool measure_memcpy);
+// "a, b,c" -> {"a", "b", "c"} (items trimmed; empty items kept).
+std::vector<std::string> SplitList(std::string_view text);
+Status WriteTextFile(const std::string& path, const std::string& text);
+// With an endpoint, fills empty credentials from $SKYWAY_ACCESS_KEY / $SKYWAY_SECRET_KEY.
+// Errors: kInvalidArgument when an endpoint is given and credentials are still missing.
+Status ResolveCredentials(const std::string& endpoint, std::string* access_key,
+                          std::string* secret_key);
+
 // CPU seconds (user + system) this process has used.
 double SelfCpuSeconds();
 // CPU seconds (utime + stime) of process pid, from /proc/PID/stat.
@@ -130,6 +142,12 @@ Status PrepareGetObject(const Target& target, uint64_t size);
 Cell RunCell(const Target& target, Op op, uint64_t size, int concurrency, bool direct);
 // Deletes every object of the bucket, then the bucket.
 Status RemoveBucket(const Target& target);
+// Points target->options at the endpoint (server_pid may be <= 0: not measured), or, when it is
+// empty, at a ChildServer started here and returned (null otherwise). Errors: ChildServer's.
+Result<std::unique_ptr<ChildServer>> ConnectTarget(const std::string& endpoint,
+                                                   const std::string& access_key,
+                                                   const std::string& secret_key, pid_t server_pid,
+                                                   Target* target);
 
 // ---- reports (bench_report.cc, bench_chart.cc) -----------------------------------------------
 
@@ -139,5 +157,94 @@ std::string ReportJson(const Report& report);
 // Hand-written SVG: grouped bars per size (http vs direct per concurrency) of GB/s, client CPU
 // s/GB and server CPU s/GB.
 std::string ReportSvg(const Report& report);
+
+// ---- `skyway bench index` (bench_index.cc, bench_index_report.cc) -----------------------------
+
+using dataset::SearchPoint;
+
+// GET of one dataset's vectors object over one transport: the best of `seconds`.
+struct Load {
+  std::string dataset;
+  bool direct = false;  // the transport asked for
+  bool ok = false;
+  std::string error;
+  bool registered = false;   // the buffer came back registered from Client::Allocate
+  bool went_direct = false;  // every timed GET's TransferResult said kDirect
+  uint64_t bytes = 0;
+  std::vector<double> seconds;
+  double best_s = -1;
+};
+
+// One dataset x transport x index type: vectors object -> searchable index -> index object.
+// The build and the searches run once per dataset and index type and are shared by its rows.
+struct IndexRow {
+  std::string dataset, index_type, build_params;
+  bool direct = false;
+  bool ok = false;
+  std::string error;
+  double load_s = -1, build_s = -1, store_s = -1;  // store: Serialize (+ copy) + PUT
+  uint64_t index_bytes = 0;
+  bool load_went_direct = false, store_went_direct = false;
+  std::vector<SearchPoint> search;
+
+  const char* transport() const { return direct ? "direct" : "http"; }
+  double total_s() const {
+    return load_s >= 0 && build_s >= 0 && store_s >= 0 ? load_s + build_s + store_s : -1;
+  }
+};
+
+// hnswlib::HierarchicalNSW used directly on the same vectors, for the ratios.
+struct Baseline {
+  std::string dataset;
+  bool ok = false;
+  std::string error;
+  int m = 16, ef_construction = 200, threads = 0;
+  double build_s = -1;
+  std::vector<SearchPoint> search;
+};
+
+struct DatasetInfo {
+  std::string name;
+  uint64_t rows = 0, dim = 0, queries = 0, bytes = 0;
+  double prepare_s = -1;       // read or generate
+  double ground_truth_s = -1;  // vector::ExactSearch of the queries
+};
+
+struct IndexReport {
+  double duration_s = 0;
+  std::string endpoint;
+  bool own_server = false;
+  pid_t server_pid = -1;
+  Machine machine;
+  int threads = 0;  // build threads
+  int k = 10;
+  int load_repeat = 3;
+  int search_repeat = 3;  // timed passes per search setting (FLAT: 1); the best counts
+  std::vector<DatasetInfo> datasets;
+  std::vector<Load> loads;
+  std::vector<IndexRow> rows;
+  std::vector<Baseline> baselines;
+};
+
+// A goal the report checks: measured <= target (at_most) or >= target.
+struct TargetCheck {
+  std::string name, dataset, detail;
+  double measured = -1;  // < 0: could not be measured
+  double target = 0;
+  bool at_most = false;
+  bool known() const { return measured >= 0; }
+  bool pass() const { return known() && (at_most ? measured <= target : measured >= target); }
+};
+std::vector<TargetCheck> IndexTargets(const IndexReport& report);
+
+void PrintIndexTable(const IndexReport& report, FILE* out);
+void PrintIndexTargets(const std::vector<TargetCheck>& targets, FILE* out);
+std::string IndexReportJson(const IndexReport& report);
+// Prints the table and the targets on stdout; writes the JSON and the SVG chart.
+Status PublishIndexReport(const IndexReport& report, const std::string& json_path,
+                          const std::string& svg_path);
+// Per dataset: stacked load/build/store seconds per index type and transport, and recall@10
+// against QPS (log) per index type with the hnswlib baseline.
+std::string IndexReportSvg(const IndexReport& report);
 
 }  // namespace skyway::cli::bench

@@ -1,7 +1,7 @@
 // `skyway bench get|put`: throughput, latency and CPU cost of GET or PUT over plain HTTP and over
 // the direct data path, for several object sizes and thread counts, measured in one run against
 // one server (its own child `skyway server` unless --endpoint names another). Prints a table,
-// writes JSON and an SVG chart.
+// writes JSON and an SVG chart. `skyway bench index` is passed on to bench_index.cc.
 #include <unistd.h>
 
 #include <csignal>
@@ -13,6 +13,90 @@
 #include "cli/commands.h"
 
 namespace skyway::cli {
+namespace bench {
+namespace {
+
+double LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double load = -1;
+  return in >> load ? load : -1;
+}
+
+std::string CpuModel() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (StartsWith(line, "model name")) {
+      size_t colon = line.find(':');
+      if (colon != std::string::npos) return std::string(Trim(line.substr(colon + 1)));
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+Machine DescribeMachine(bool measure_memcpy) {
+  Machine m;
+  m.nproc = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  m.cpu_model = CpuModel();
+  m.load_average = LoadAverage();
+  if (measure_memcpy) m.memcpy_gb_per_s = MemcpyGbPerS();
+  return m;
+}
+
+std::vector<std::string> SplitList(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string_view::npos) comma = text.size();
+    out.emplace_back(Trim(text.substr(start, comma - start)));
+    start = comma + 1;
+  }
+  return out;
+}
+
+Status WriteTextFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return Status::IOError("cannot write " + path);
+  return Status::Ok();
+}
+
+Status ResolveCredentials(const std::string& endpoint, std::string* access_key,
+                          std::string* secret_key) {
+  if (endpoint.empty()) return Status::Ok();
+  if (access_key->empty() && getenv("SKYWAY_ACCESS_KEY")) *access_key = getenv("SKYWAY_ACCESS_KEY");
+  if (secret_key->empty() && getenv("SKYWAY_SECRET_KEY")) *secret_key = getenv("SKYWAY_SECRET_KEY");
+  if (access_key->empty() || secret_key->empty()) {
+    return Status::Invalid("--endpoint needs credentials (--access-key/--secret-key or env)");
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<ChildServer>> ConnectTarget(const std::string& endpoint,
+                                                   const std::string& access_key,
+                                                   const std::string& secret_key, pid_t server_pid,
+                                                   Target* target) {
+  if (!endpoint.empty()) {
+    target->options.endpoint = endpoint;
+    target->options.access_key = access_key;
+    target->options.secret_key = secret_key;
+    target->server_pid = server_pid;
+    return std::unique_ptr<ChildServer>();
+  }
+  ASSIGN_OR_RETURN(auto server, ChildServer::Start());
+  target->options.endpoint = server->endpoint();
+  target->options.access_key = server->access_key();
+  target->options.secret_key = server->secret_key();
+  target->server_pid = server->pid();
+  return server;
+}
+
+}  // namespace bench
+
 namespace {
 
 using bench::Cell;
@@ -32,7 +116,8 @@ struct BenchOptions {
 
 void BenchUsage() {
   fprintf(stderr,
-          "usage: skyway bench get|put [options]\n\n"
+          "usage: skyway bench get|put [options]\n"
+          "       skyway bench index [options]   (vectors in the store -> index; --help)\n\n"
           "  --sizes LIST         object sizes, K/M/G suffixes (default 4K,1M,16M,256M)\n"
           "  --concurrency LIST   threads per cell, each with its own client and buffer\n"
           "                       (default 1,2)\n"
@@ -50,20 +135,8 @@ void BenchUsage() {
           "registered or whose requests fall back to HTTP is reported as failed.\n");
 }
 
-std::vector<std::string> SplitList(std::string_view text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string_view::npos) comma = text.size();
-    out.emplace_back(Trim(text.substr(start, comma - start)));
-    start = comma + 1;
-  }
-  return out;
-}
-
 Status ParseList(const std::string& flag, const std::string& text, BenchOptions* o) {
-  std::vector<std::string> items = SplitList(text);
+  std::vector<std::string> items = bench::SplitList(text);
   if (flag == "--sizes") o->sizes.clear();
   if (flag == "--concurrency") o->concurrency.clear();
   if (flag == "--transports") o->transports.clear();
@@ -130,15 +203,7 @@ Result<BenchOptions> ParseOptions(const std::vector<std::string>& args) {
   }
   if (o.server_pid > 0 && o.endpoint.empty())
     return Status::Invalid("--server-pid needs --endpoint");
-  if (!o.endpoint.empty()) {
-    if (o.access_key.empty() && getenv("SKYWAY_ACCESS_KEY"))
-      o.access_key = getenv("SKYWAY_ACCESS_KEY");
-    if (o.secret_key.empty() && getenv("SKYWAY_SECRET_KEY"))
-      o.secret_key = getenv("SKYWAY_SECRET_KEY");
-    if (o.access_key.empty() || o.secret_key.empty()) {
-      return Status::Invalid("--endpoint needs credentials (--access-key/--secret-key or env)");
-    }
-  }
+  RETURN_IF_ERROR(bench::ResolveCredentials(o.endpoint, &o.access_key, &o.secret_key));
   if (o.out.empty()) o.out = std::string("bench-") + bench::OpName(o.op) + ".json";
   if (o.chart.empty()) {
     o.chart = EndsWith(o.out, ".json") ? o.out.substr(0, o.out.size() - 5) : o.out;
@@ -149,32 +214,6 @@ Result<BenchOptions> ParseOptions(const std::vector<std::string>& args) {
 
 std::atomic<bool> g_interrupted{false};
 void OnInterrupt(int) { g_interrupted = true; }
-
-double LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  double load = -1;
-  return in >> load ? load : -1;
-}
-
-std::string CpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (StartsWith(line, "model name")) {
-      size_t colon = line.find(':');
-      if (colon != std::string::npos) return std::string(Trim(line.substr(colon + 1)));
-    }
-  }
-  return "";
-}
-
-Status WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return Status::IOError("cannot write " + path);
-  return Status::Ok();
-}
 
 std::string CellName(Op op, uint64_t size, int concurrency, bool direct) {
   return std::string(bench::OpName(op)) + " " + bench::SizeLabel(size) + " x" +
@@ -225,8 +264,8 @@ Status Publish(const BenchOptions& o, const bench::Report& report) {
     printf("direct GET %s x%d: %.3g GB/s = %.0f%% of memcpy\n", bench::SizeLabel(c.size).c_str(),
            c.concurrency, c.gb_per_s, 100 * c.gb_per_s / report.machine.memcpy_gb_per_s);
   }
-  RETURN_IF_ERROR(WriteFile(o.out, bench::ReportJson(report)));
-  RETURN_IF_ERROR(WriteFile(o.chart, bench::ReportSvg(report)));
+  RETURN_IF_ERROR(bench::WriteTextFile(o.out, bench::ReportJson(report)));
+  RETURN_IF_ERROR(bench::WriteTextFile(o.chart, bench::ReportSvg(report)));
   printf("wrote %s and %s\n", o.out.c_str(), o.chart.c_str());
   return Status::Ok();
 }
@@ -237,19 +276,7 @@ Result<std::unique_ptr<bench::ChildServer>> ConnectTarget(const BenchOptions& o,
   target->duration_s = o.duration_s;
   target->stop = &g_interrupted;
   target->bucket = "skyway-bench-" + HexEncode(RandomBytes(4));
-  if (!o.endpoint.empty()) {
-    target->options.endpoint = o.endpoint;
-    target->options.access_key = o.access_key;
-    target->options.secret_key = o.secret_key;
-    target->server_pid = o.server_pid;
-    return std::unique_ptr<bench::ChildServer>();
-  }
-  ASSIGN_OR_RETURN(auto server, bench::ChildServer::Start());
-  target->options.endpoint = server->endpoint();
-  target->options.access_key = server->access_key();
-  target->options.secret_key = server->secret_key();
-  target->server_pid = server->pid();
-  return server;
+  return bench::ConnectTarget(o.endpoint, o.access_key, o.secret_key, o.server_pid, target);
 }
 
 // Runs the whole bench against the target's server; the caller owns the server.
@@ -289,6 +316,9 @@ int RunBench(const BenchOptions& o, bench::Target& target, bench::Report& report
 }  // namespace
 
 int BenchCommand(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "index") {
+    return BenchIndexCommand(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
   for (const auto& a : args) {
     if (a == "--help" || a == "-h") {
       BenchUsage();
@@ -304,10 +334,7 @@ int BenchCommand(const std::vector<std::string>& args) {
   const BenchOptions& o = *options;
   bench::Report report;
   report.op = o.op;
-  report.machine.nproc = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
-  report.machine.cpu_model = CpuModel();
-  report.machine.load_average = LoadAverage();
-  report.machine.memcpy_gb_per_s = bench::MemcpyGbPerS();
+  report.machine = bench::DescribeMachine(true);
   struct sigaction sa {};
   sa.sa_handler = OnInterrupt;
   sa.sa_flags = static_cast<int>(SA_RESETHAND);  // a second Ctrl-C ends the bench at once
