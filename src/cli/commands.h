@@ -8,6 +8,8 @@
 namespace skyway::cli {
 
 int ServerCommand(const std::vector<std::string>& args);
+// `skyway vectordb` (vectordb_command.cc): the Milvus REST v2 vector database.
+int VectordbCommand(const std::vector<std::string>& args);
 
 // `skyway bench get|put` (bench_command.cc): HTTP vs the direct data path, one run, a table, JSON
 // and an SVG chart. Exit 0 when every cell ran, 1 when one failed, 2 for a usage error.

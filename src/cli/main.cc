@@ -12,6 +12,7 @@ void Usage() {
           "usage: skyway <command> [options]\n\n"
           "commands:\n"
           "  server   run the S3-compatible object store (skyway server --help)\n"
+          "  vectordb run the vector database, Milvus REST v2 (skyway vectordb --help)\n"
           "  mb       make a bucket: skyway mb s3://BUCKET\n"
           "  rb       remove a bucket: skyway rb [--force] s3://BUCKET\n"
           "  ls       list buckets, or objects: skyway ls [--recursive] [s3://BUCKET[/PREFIX]]\n"
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   namespace cli = skyway::cli;
   if (command == "server") return cli::ServerCommand(args);
+  if (command == "vectordb") return cli::VectordbCommand(args);
   if (command == "mb") return cli::MbCommand(args);
   if (command == "rb") return cli::RbCommand(args);
   if (command == "ls") return cli::LsCommand(args);

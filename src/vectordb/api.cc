@@ -142,6 +142,7 @@ Result<Json> CreateCollection(Service::Impl& svc, const Json& body) {
   if (indexes.size() > 1) return MilvusError(code::kInvalidParameter, "one vector index per collection");
   std::shared_ptr<Collection> c;
   RETURN_IF_ERROR(svc.Create(name, std::move(schema), &c));
+  if (!c) return Json::object();  // it existed already, the same
   for (auto& info : indexes) {
     RETURN_IF_ERROR(c->CreateIndex(info));
     RETURN_IF_ERROR(c->Load());
@@ -235,6 +236,12 @@ Result<Json> PartitionsCall(Service::Impl& svc, const std::string& verb, const J
   }
   ASSIGN_OR_RETURN(std::string name, RequiredString(body, "partitionName"));
   if (verb == "has") return Json{{"has", c->HasPartition(name)}};
+  if (verb == "get_stats") {
+    if (!c->HasPartition(name)) {
+      return MilvusError(code::kPartitionNotFound, "partition not found[partition=" + name + "]");
+    }
+    return Json{{"rowCount", c->RowCount(name)}};
+  }
   if (verb == "create") {
     RETURN_IF_ERROR(c->CreatePartition(name));
     return Json::object();

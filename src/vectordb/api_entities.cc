@@ -52,8 +52,8 @@ vector::Params SearchParams(const Json& sp) {
 
 Result<Json> Insert(Collection& c, const Json& body, const CallContext& ctx, bool upsert) {
   if (!body.contains("data")) return MilvusError(code::kMissingParameter, "missing required parameter: data");
-  ASSIGN_OR_RETURN(std::vector<Json> ids,
-                   c.Insert(body["data"], OptionalString(body, "partitionName"), ctx.int64_as_number));
+  ASSIGN_OR_RETURN(std::vector<Json> ids, c.Insert(body["data"], OptionalString(body, "partitionName"),
+                                                   ctx.int64_as_number, ctx.floats));
   const char* count = upsert ? "upsertCount" : "insertCount";
   const char* list = upsert ? "upsertIds" : "insertIds";
   return Json{{count, ids.size()}, {list, ids}};
@@ -73,6 +73,15 @@ Result<Json> Search(Collection& c, const Json& body, const CallContext& ctx, Jso
   if (data->size() > kMaxTopK) return MilvusError(code::kInvalidParameter, "nq must be <= 16384");
   size_t dim = s.dim();
   for (const Json& v : *data) {
+    if (const std::vector<float>* list = ctx.floats ? ctx.floats->Lookup(v) : nullptr) {
+      if (list->size() != dim) {
+        return MilvusError(code::kInvalidParameter, "the dimension of a query vector is " +
+                                                        std::to_string(list->size()) + ", expected " +
+                                                        std::to_string(dim));
+      }
+      q.queries.insert(q.queries.end(), list->begin(), list->end());
+      continue;
+    }
     if (!v.is_array() || v.size() != dim) {
       return MilvusError(code::kInvalidParameter,
                          "the dimension of a query vector is " + std::to_string(v.is_array() ? v.size() : 0) +

@@ -77,6 +77,12 @@ Segment* Collection::Growing(const std::string& partition, int64_t seq) {
   seg->dim = schema_.dim();
   seg->first_seq = seq;
   seg->columns.resize(schema_.fields.size());
+  // Room for the whole segment up front (address space only until written): appends never
+  // copy what is there.
+  size_t row_bytes = schema_.dim() * sizeof(float);
+  size_t max_rows = tuning_.segment_bytes / row_bytes + 1;
+  if (tuning_.segment_rows > 0) max_rows = std::min(max_rows, tuning_.segment_rows);
+  seg->growing.reserve(max_rows * schema_.dim());
   segments_.push_back(std::move(seg));
   return segments_.back().get();
 }
@@ -120,10 +126,19 @@ size_t Collection::RowCount() {
   return pk_.size();
 }
 
+size_t Collection::RowCount(const std::string& partition) {
+  std::shared_lock lock(state_mu_);
+  size_t n = 0;
+  for (auto& seg : segments_) {
+    if (seg->partition == partition) n += seg->live_rows();
+  }
+  return n;
+}
+
 // ---- writes ------------------------------------------------------------------------------------
 
 Result<std::vector<Json>> Collection::Insert(const Json& data, const std::string& partition_in,
-                                             bool int64_as_number) {
+                                             bool int64_as_number, const FloatLists* floats) {
   std::string partition = partition_in.empty() ? "_default" : partition_in;
   std::lock_guard write(write_mu_);
   if (dropped_) return MilvusError(code::kCollectionNotFound, "collection not found");
@@ -133,7 +148,7 @@ Result<std::vector<Json>> Collection::Insert(const Json& data, const std::string
   int64_t auto_id = std::max(next_auto_id_, NowNanos() / 1000);
   WalRecord rec;
   rec.partition = partition;
-  ASSIGN_OR_RETURN(rec.batch, ParseRows(schema_, data, &auto_id));
+  ASSIGN_OR_RETURN(rec.batch, ParseRows(schema_, data, &auto_id, floats));
   ASSIGN_OR_RETURN(int64_t seq, AppendWal(rec));
   std::vector<Json> ids;
   const Field& pk = schema_.pk_field();
@@ -168,13 +183,16 @@ Result<size_t> Collection::Delete(const std::string& filter_text, const std::str
   bool int_pk = schema_.pk_field().type == DataType::kInt64;
   std::vector<std::string> parts;
   if (!partition.empty()) parts.push_back(partition);
-  for (auto& seg : segments_) {  // writers are excluded by write_mu_; readers do not mutate
-    if (!InPartitions(*seg, parts)) continue;
-    for (size_t r = 0; r < seg->rows; r++) {
-      if (seg->deleted[r] || !filter->Matches(SegmentRow(schema_, *seg, r))) continue;
-      if (int_pk) keys.ints.push_back(seg->columns[schema_.pk].ints[r]);
-      else keys.texts.push_back(seg->columns[schema_.pk].texts[r]);
+  if (auto direct = filter->KeysOf(schema_.pk)) {  // `pk in [...]`: look the keys up
+    for (const auto& k : *direct) {
+      Json key = std::holds_alternative<int64_t>(k) ? Json(std::get<int64_t>(k)) : Json(std::get<std::string>(k));
+      auto loc = Find(key);
+      if (!loc || !InPartitions(*loc->segment, parts)) continue;
+      if (int_pk) keys.ints.push_back(std::get<int64_t>(k));
+      else keys.texts.push_back(std::get<std::string>(k));
     }
+  } else {
+    ScanMatches(*filter, parts, &keys);
   }
   rec.batch.rows = int_pk ? keys.ints.size() : keys.texts.size();
   if (rec.batch.rows == 0) return size_t{0};
@@ -190,6 +208,19 @@ Result<size_t> Collection::Delete(const std::string& filter_text, const std::str
   }
   for (auto& seg : dirty) RETURN_IF_ERROR(MaybeCompact(seg.get()));
   return count;
+}
+
+void Collection::ScanMatches(const Filter& filter, const std::vector<std::string>& parts,
+                             Column* keys) {
+  bool int_pk = schema_.pk_field().type == DataType::kInt64;
+  for (auto& seg : segments_) {
+    if (!InPartitions(*seg, parts)) continue;
+    for (size_t r = 0; r < seg->rows; r++) {
+      if (seg->deleted[r] || !filter.Matches(SegmentRow(schema_, *seg, r))) continue;
+      if (int_pk) keys->ints.push_back(seg->columns[schema_.pk].ints[r]);
+      else keys->texts.push_back(seg->columns[schema_.pk].texts[r]);
+    }
+  }
 }
 
 // ---- reads -------------------------------------------------------------------------------------
@@ -257,7 +288,10 @@ Json Collection::RowJson(const Segment& seg, size_t row, const Output& out) cons
     if (f.type == DataType::kFloatVector) {
       std::vector<float> v(schema_.dim());
       seg.Vector(row, v.data());
-      j[f.name] = v;
+      Json arr = Json::array();
+      arr.get_ref<Json::array_t&>().reserve(v.size());
+      for (float x : v) arr.push_back(FloatJson(x));
+      j[f.name] = std::move(arr);
     } else {
       j[f.name] = ColumnValue(f, seg.columns[idx], row, out.int64_as_number);
     }
@@ -288,8 +322,18 @@ Result<Json> Collection::Query(const QueryRequest& q) {
     rows.push_back(RowJson(seg, r, out));
     return q.limit == 0 || rows.size() < q.limit;
   };
-  if (!q.ids.empty()) {
-    for (const Json& id : q.ids) {
+  std::vector<Json> ids = q.ids;
+  if (filter) {
+    if (auto direct = filter->KeysOf(schema_.pk)) {  // `pk in [...]`: look the keys up
+      for (const auto& k : *direct) {
+        ids.push_back(std::holds_alternative<int64_t>(k) ? Json(std::get<int64_t>(k))
+                                                         : Json(std::get<std::string>(k)));
+      }
+      if (ids.empty()) return rows;
+    }
+  }
+  if (!ids.empty()) {
+    for (const Json& id : ids) {
       auto loc = Find(id);
       if (loc && InPartitions(*loc->segment, q.partitions) && !emit(*loc->segment, loc->row)) break;
     }
@@ -363,7 +407,7 @@ Result<Json> Collection::Search(const SearchRequest& q, std::vector<size_t>* top
     size_t count = 0;
     for (size_t j = q.offset; j < c.size() && count < q.limit; j++, count++) {
       Json row = RowJson(*c[j].seg, c[j].row, out);
-      row["distance"] = c[j].score;
+      row["distance"] = FloatJson(c[j].score);
       rows.push_back(std::move(row));
     }
     topks->push_back(count);

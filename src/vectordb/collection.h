@@ -81,7 +81,7 @@ class Collection : public std::enable_shared_from_this<Collection> {
   // Inserts rows (a primary key already present is replaced: the old row gets a tombstone).
   // Durable when it returns. Returns the primary keys in order.
   Result<std::vector<Json>> Insert(const Json& data, const std::string& partition,
-                                   bool int64_as_number);
+                                   bool int64_as_number, const FloatLists* floats = nullptr);
   // Deletes rows matching filter (in partition, or all). Returns how many.
   Result<size_t> Delete(const std::string& filter, const std::string& partition);
   Result<Json> Query(const QueryRequest& request);
@@ -89,6 +89,7 @@ class Collection : public std::enable_shared_from_this<Collection> {
   Result<Json> Search(const SearchRequest& request, std::vector<size_t>* topks);
 
   size_t RowCount();
+  size_t RowCount(const std::string& partition);
   Status Rename(const std::string& new_name);
   // Deletes every object of the collection.
   Status Drop();
@@ -137,6 +138,8 @@ class Collection : public std::enable_shared_from_this<Collection> {
   // collection.cc: in-memory state.
   void ApplyInsert(const std::string& partition, Batch&& batch, int64_t seq);
   size_t ApplyDelete(const Column& keys);
+  // Primary keys of the live rows in partitions (all when empty) that match filter.
+  void ScanMatches(const Filter& filter, const std::vector<std::string>& parts, Column* keys);
   Segment* Growing(const std::string& partition, int64_t seq);
   std::optional<Location> Find(const Json& key);
   std::string KeyOf(const Segment& seg, size_t row) const;

@@ -347,7 +347,10 @@ Status Collection::CreateIndex(IndexInfo info) {
     }
     RETURN_IF_ERROR(WriteManifest());
   }
-  return Flush();  // sealing schedules the builds
+  RETURN_IF_ERROR(Flush());  // the index covers the rows inserted so far
+  std::lock_guard write(write_mu_);
+  ScheduleBuilds();
+  return Status::Ok();
 }
 
 Status Collection::DropIndex(const std::string& name) {
@@ -393,7 +396,7 @@ Status Collection::Drop() {
 
 Status Collection::CreatePartition(const std::string& name) {
   std::lock_guard write(write_mu_);
-  if (HasPartition(name)) return MilvusError(code::kInvalidParameter, "partition " + name + " already exists");
+  if (HasPartition(name)) return Status::Ok();  // as Milvus: creating it again is a no-op
   if (name.empty() || name.size() > 255) return MilvusError(code::kInvalidParameter, "invalid partition name");
   {
     std::unique_lock lock(state_mu_);

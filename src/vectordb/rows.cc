@@ -1,7 +1,10 @@
 // Insert rows: JSON objects checked against the schema into columns.
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
+#include "vectordb/json_body.h"
 #include "vectordb/schema.h"
 
 namespace skyway::vectordb {
@@ -12,7 +15,17 @@ Status RowError(size_t row, const std::string& field, const std::string& what) {
                      "row " + std::to_string(row) + ", field " + field + ": " + what);
 }
 
-Status ParseVector(const Field& f, const Json& v, size_t row, std::vector<float>& out) {
+Status ParseVector(const Field& f, const Json& v, size_t row, std::vector<float>& out,
+                   const FloatLists* floats) {
+  if (const std::vector<float>* list = floats ? floats->Lookup(v) : nullptr) {
+    if (list->size() != f.dim) {
+      return RowError(row, f.name,
+                      "the dimension of the vector is " + std::to_string(list->size()) +
+                          ", expected " + std::to_string(f.dim));
+    }
+    out.insert(out.end(), list->begin(), list->end());
+    return Status::Ok();
+  }
   if (!v.is_array()) return RowError(row, f.name, "expected a list of numbers");
   if (v.size() != f.dim) {
     return RowError(row, f.name,
@@ -52,7 +65,8 @@ Status ParseInt(const Field& f, const Json& v, size_t row, Column& col) {
   return Status::Ok();
 }
 
-Status ParseValue(const Field& f, const Json& v, size_t row, Column& col) {
+Status ParseValue(const Field& f, const Json& v, size_t row, Column& col,
+                  const FloatLists* floats) {
   switch (f.type) {
     case DataType::kBool: case DataType::kInt8: case DataType::kInt16:
     case DataType::kInt32: case DataType::kInt64:
@@ -76,6 +90,7 @@ Status ParseValue(const Field& f, const Json& v, size_t row, Column& col) {
     }
     case DataType::kJson:
       col.docs.push_back(v);
+      if (floats) floats->Expand(&col.docs.back());
       return Status::Ok();
     case DataType::kFloatVector:
       break;
@@ -84,7 +99,7 @@ Status ParseValue(const Field& f, const Json& v, size_t row, Column& col) {
 }
 
 Status ParseRow(const Schema& schema, const Json& r, size_t row, int64_t* next_auto_id,
-                Batch& b) {
+                Batch& b, const FloatLists* floats) {
   if (!r.is_object()) return RowError(row, "-", "a row must be a JSON object");
   for (const auto& [key, value] : r.items()) {
     int idx = schema.Find(key);
@@ -97,7 +112,10 @@ Status ParseRow(const Schema& schema, const Json& r, size_t row, int64_t* next_a
   if (schema.dynamic) {
     Json meta = Json::object();
     for (const auto& [key, value] : r.items()) {
-      if (schema.Find(key) < 0) meta[key] = value;
+      if (schema.Find(key) < 0) {
+        meta[key] = value;
+        if (floats) floats->Expand(&meta[key]);
+      }
     }
     b.meta.push_back(std::move(meta));
   }
@@ -111,9 +129,9 @@ Status ParseRow(const Schema& schema, const Json& r, size_t row, int64_t* next_a
     }
     if (it == r.end()) return RowError(row, f.name, "missing");
     if (f.type == DataType::kFloatVector) {
-      RETURN_IF_ERROR(ParseVector(f, *it, row, b.vectors));
+      RETURN_IF_ERROR(ParseVector(f, *it, row, b.vectors, floats));
     } else {
-      RETURN_IF_ERROR(ParseValue(f, *it, row, b.columns[i]));
+      RETURN_IF_ERROR(ParseValue(f, *it, row, b.columns[i], floats));
     }
   }
   return Status::Ok();
@@ -121,11 +139,12 @@ Status ParseRow(const Schema& schema, const Json& r, size_t row, int64_t* next_a
 
 }  // namespace
 
-Result<Batch> ParseRows(const Schema& schema, const Json& data, int64_t* next_auto_id) {
+Result<Batch> ParseRows(const Schema& schema, const Json& data, int64_t* next_auto_id,
+                        const FloatLists* floats) {
   Batch b;
   b.columns.resize(schema.fields.size());
   if (data.is_object()) {
-    RETURN_IF_ERROR(ParseRow(schema, data, 0, next_auto_id, b));
+    RETURN_IF_ERROR(ParseRow(schema, data, 0, next_auto_id, b, floats));
     b.rows = 1;
     return b;
   }
@@ -134,10 +153,17 @@ Result<Batch> ParseRows(const Schema& schema, const Json& data, int64_t* next_au
   }
   b.vectors.reserve(data.size() * schema.dim());
   for (size_t i = 0; i < data.size(); i++) {
-    RETURN_IF_ERROR(ParseRow(schema, data[i], i, next_auto_id, b));
+    RETURN_IF_ERROR(ParseRow(schema, data[i], i, next_auto_id, b, floats));
   }
   b.rows = data.size();
   return b;
+}
+
+Json FloatJson(float v) {
+  if (v == std::floor(v) && std::fabs(v) < 9.0e15f) return static_cast<int64_t>(v);
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::strtod(std::string(buf, r.ptr).c_str(), nullptr);
 }
 
 Json ColumnValue(const Field& f, const Column& col, size_t row, bool int64_as_number) {
@@ -147,7 +173,7 @@ Json ColumnValue(const Field& f, const Column& col, size_t row, bool int64_as_nu
       if (!int64_as_number) return std::to_string(col.ints[row]);
       return col.ints[row];
     case DataType::kInt8: case DataType::kInt16: case DataType::kInt32: return col.ints[row];
-    case DataType::kFloat: return static_cast<float>(col.reals[row]);
+    case DataType::kFloat: return FloatJson(static_cast<float>(col.reals[row]));
     case DataType::kDouble: return col.reals[row];
     case DataType::kVarChar: return col.texts[row];
     case DataType::kJson: return col.docs[row];

@@ -95,7 +95,14 @@ struct Batch {
 // *next_auto_id (advanced) when the schema has autoID; a row then must not carry the pk.
 // Errors name the row and the field: missing field, wrong type, wrong dimension, unknown field
 // (when the collection is not dynamic), out-of-range integer, over-long VarChar.
-Result<Batch> ParseRows(const Schema& schema, const Json& data, int64_t* next_auto_id);
+struct FloatLists;
+// floats: where json_body.h's ParseBody set vectors aside ({"$f32": k} placeholders); may be null.
+Result<Batch> ParseRows(const Schema& schema, const Json& data, int64_t* next_auto_id,
+                        const FloatLists* floats = nullptr);
+
+// A float32 as JSON the way Milvus writes it: whole numbers without a decimal point, others in
+// their shortest float32 form (0.1, not 0.10000000149011612).
+Json FloatJson(float v);
 
 // One value of a column as JSON for a response; int64 values as strings unless int64_as_number.
 Json ColumnValue(const Field& field, const Column& column, size_t row, bool int64_as_number);

@@ -83,8 +83,13 @@ std::vector<std::string> Service::Impl::Names() {
 Status Service::Impl::Create(const std::string& name, Schema schema,
                              std::shared_ptr<Collection>* out) {
   std::lock_guard lock(catalog_mu_);
-  if (collections_.count(name)) {
-    return MilvusError(code::kInternal, "collection already exists[collection=" + name + "]");
+  if (auto it = collections_.find(name); it != collections_.end()) {
+    if (SchemaToJson(it->second->schema()) == SchemaToJson(schema)) {  // Milvus: a no-op
+      *out = nullptr;
+      return Status::Ok();
+    }
+    return MilvusError(code::kInternal,
+                       "create duplicate collection with different parameters, collection: " + name);
   }
   ASSIGN_OR_RETURN(*out, Collection::Create(store_.get(), tuning_,
                                             [this](auto job) { Schedule(std::move(job)); }, name,
@@ -225,14 +230,13 @@ void Service::Handle(http::Request& req, http::Response& res) {
     return ReplyError(res, code::kUnauthenticated,
                       "user hasn't authenticated: send Authorization: Bearer ACCESS_KEY:SECRET_KEY");
   }
-  Json body;
-  try {
-    body = body_text->empty() ? Json::object() : Json::parse(*body_text);
-  } catch (const Json::exception& e) {
-    return ReplyError(res, code::kBadRequestFormat, std::string("invalid JSON body: ") + e.what());
-  }
+  FloatLists floats;
+  Result<Json> parsed = body_text->empty() ? Result<Json>(Json::object()) : ParseBody(*body_text, &floats);
+  if (!parsed.ok()) return ReplyError(res, MilvusCode(parsed.status()), parsed.status().message());
+  Json body = std::move(parsed).value();
   if (!body.is_object()) return ReplyError(res, code::kBadRequestFormat, "the body must be a JSON object");
   CallContext ctx;
+  ctx.floats = &floats;
   if (auto v = req.headers.Get("Accept-Type-Allow-Int64")) ctx.int64_as_number = ToLower(*v) == "true";
   Json extra = Json::object();
   Result<Json> data = Status::Internal("unreached");

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "vectordb/collection.h"
+#include "vectordb/json_body.h"
 #include "vectordb/objects.h"
 #include "vectordb/schema.h"
 #include "vectordb/vectordb.h"
@@ -20,6 +21,7 @@ namespace skyway::vectordb {
 // What a handler needs from the request besides its JSON body.
 struct CallContext {
   bool int64_as_number = false;
+  const FloatLists* floats = nullptr;  // vectors ParseBody set aside
 };
 
 class Service::Impl {

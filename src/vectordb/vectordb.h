@@ -21,7 +21,7 @@ struct Options {
   size_t segment_bytes = 512 << 20;  // ... or when its vectors reach this many bytes
   double compact_ratio = 0.5;        // rewrite a sealed segment once this share is deleted
   int build_threads = 0;             // index build threads (0: all cores)
-  size_t max_body = 96 << 20;        // larger requests are refused (Milvus caps at 64 MB)
+  size_t max_body = 64 << 20;        // larger requests are refused, as Milvus does
 };
 
 class Service {
