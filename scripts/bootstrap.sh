@@ -5,10 +5,13 @@
 set -euo pipefail
 what=${1:-build}
 packages=(build-essential cmake ninja-build pkg-config libssl-dev librocksdb-dev libpugixml-dev
-          libcurl4-openssl-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev)
+          libcurl4-openssl-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
+          libfaiss-dev libhnswlib-dev libopenblas-dev nlohmann-json3-dev libsimdjson-dev
+          dataset-fashion-mnist)
 case "$what" in
   build) ;;
-  test) packages+=(python3 python3-boto3 python3-pytest awscli s3cmd rclone clang libclang-rt-14-dev) ;;
+  test) packages+=(python3 python3-boto3 python3-pytest python3-numpy awscli s3cmd rclone clang
+                   libclang-rt-14-dev curl) ;;
   bench) packages+=(nginx-light curl) ;;
   *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
