@@ -31,7 +31,8 @@ float Score(Metric metric, const float* a, const float* b, size_t dim);
 
 // Build or search parameters by Milvus name, values as strings: "nlist", "m", "nbits" (IVF_PQ),
 // "M", "efConstruction" (HNSW); "nprobe", "ef" at search. Unknown names are ignored, as Milvus
-// does; a malformed or out-of-range value is kInvalidArgument.
+// does; a malformed or out-of-range value is kInvalidArgument. Defaults: nlist 128, nbits 8,
+// M 16, efConstruction 200, nprobe 8, ef 64 (raised to k); IVF_PQ requires m (dividing dim).
 using Params = std::map<std::string, std::string>;
 
 struct IndexSpec {
@@ -45,8 +46,9 @@ std::vector<std::string> IndexTypes();
 // Checks type and build parameters against dim before any work. Errors: kInvalidArgument.
 Status ValidateSpec(const IndexSpec& spec, size_t dim);
 
-// Which rows a search may return. Called from the searching thread, possibly many times per
-// row; must be cheap and thread-safe.
+// Which rows a search may return. Called from the searching thread, or from several worker
+// threads of one search of many queries, possibly many times per row; must be cheap and
+// thread-safe.
 using RowFilter = std::function<bool(int64_t row)>;
 
 struct Hit {

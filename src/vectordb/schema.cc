@@ -32,6 +32,8 @@ std::vector<FilterField> Schema::FilterFields() const {
     if (fields[i].type == DataType::kFloatVector) continue;
     out.push_back({fields[i].name, fields[i].type, static_cast<int>(i)});
   }
+  // Dynamic keys: the filter reads an unknown name as a key of "$meta".
+  if (dynamic) out.push_back({"$meta", DataType::kJson, static_cast<int>(fields.size())});
   return out;
 }
 

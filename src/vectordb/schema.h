@@ -62,7 +62,8 @@ struct Schema {
   size_t dim() const { return fields[vector].dim; }
   // Index of the field with that name, or -1.
   int Find(const std::string& name) const;
-  // The fields a filter may name (scalars and the primary key).
+  // The fields a filter may name (scalars and the primary key; "$meta", numbered
+  // fields.size(), in a dynamic collection).
   std::vector<FilterField> FilterFields() const;
 };
 

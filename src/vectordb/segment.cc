@@ -38,6 +38,10 @@ void Segment::Append(const Schema& schema, Batch&& b) {
 }
 
 FilterValue SegmentRow::Get(int field_index) const {
+  if (static_cast<size_t>(field_index) == schema_.fields.size()) {  // "$meta"
+    if (seg_.meta.size() <= row_) return std::monostate();
+    return &seg_.meta[row_];
+  }
   const Field& f = schema_.fields[field_index];
   const Column& c = seg_.columns[field_index];
   switch (f.type) {
