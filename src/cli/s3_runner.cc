@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 
@@ -119,5 +121,46 @@ std::string StoreRunner::endpoint() const {
 }
 const std::string& StoreRunner::direct_socket() const { return state_->config.direct_socket; }
 const StoreOptions& StoreRunner::options() const { return state_->options; }
+
+}  // namespace skyway::cli
+
+namespace skyway::cli {
+namespace {
+int g_stop_pipe[2] = {-1, -1};
+
+void OnStopSignal(int sig) {
+  int saved = errno;
+  unsigned char b = static_cast<unsigned char>(sig);
+  [[maybe_unused]] ssize_t n = write(g_stop_pipe[1], &b, 1);
+  errno = saved;
+}
+}  // namespace
+
+StopSignal::StopSignal() {
+  if (g_stop_pipe[0] < 0 && pipe2(g_stop_pipe, O_CLOEXEC) != 0) {
+    LogError("stop signal pipe: " + std::string(strerror(errno)));
+  }
+  struct sigaction sa = {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+StopSignal::~StopSignal() {
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+}
+
+int StopSignal::Wait() {
+  unsigned char b = 0;
+  for (;;) {
+    ssize_t n = read(g_stop_pipe[0], &b, 1);
+    if (n == 1) return b;
+    if (n < 0 && errno == EINTR) continue;
+    return 0;
+  }
+}
 
 }  // namespace skyway::cli

@@ -51,3 +51,17 @@ class StoreRunner {
 };
 
 }  // namespace skyway::cli
+
+namespace skyway::cli {
+
+// SIGINT / SIGTERM as an event a thread can wait for. A handler writes the signal number to a
+// pipe, so the signal may land on any thread, including ones libraries start before main
+// (OpenBLAS does): blocking it with sigprocmask in main cannot cover those.
+class StopSignal {
+ public:
+  StopSignal();   // installs the handlers
+  ~StopSignal();  // restores the default actions
+  int Wait();     // blocks until a signal arrives; returns its number
+};
+
+}  // namespace skyway::cli

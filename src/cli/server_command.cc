@@ -93,13 +93,7 @@ int ServerCommand(const std::vector<std::string>& args) {
     return 2;
   }
   ServerOptions& o = *options;
-  // Signals go to one waiting thread, which stops the server. They are blocked before any
-  // other thread exists (RocksDB starts its own), so no other thread ever takes them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  StopSignal stop;  // SIGINT / SIGTERM wake the watcher thread, which stops the server
   auto runner = StoreRunner::Start(o);
   if (!runner.ok()) {
     fprintf(stderr, "skyway server: %s\n", runner.status().message().c_str());
@@ -111,8 +105,7 @@ int ServerCommand(const std::vector<std::string>& args) {
          o.direct ? r.direct_socket().c_str() : "off");
   fflush(stdout);
   std::thread watcher([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
+    int sig = stop.Wait();
     LogInfo("signal " + std::to_string(sig) + ": shutting down");
     r.Shutdown();
   });

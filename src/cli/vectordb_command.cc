@@ -104,11 +104,7 @@ int VectordbCommand(const std::vector<std::string>& args) {
     return 2;
   }
   VectordbOptions& o = *parsed;
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  StopSignal stop;  // SIGINT / SIGTERM wake the watcher thread, which stops the server
   auto fail = [](const std::string& msg) {
     fprintf(stderr, "skyway vectordb: %s\n", msg.c_str());
     return 1;
@@ -153,8 +149,7 @@ int VectordbCommand(const std::vector<std::string>& args) {
          o.direct ? "when offered" : "off");
   fflush(stdout);
   std::thread watcher([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
+    int sig = stop.Wait();
     LogInfo("signal " + std::to_string(sig) + ": shutting down");
     server.Shutdown();
   });

@@ -407,7 +407,7 @@ Result<Json> Collection::Search(const SearchRequest& q, std::vector<size_t>* top
     size_t count = 0;
     for (size_t j = q.offset; j < c.size() && count < q.limit; j++, count++) {
       Json row = RowJson(*c[j].seg, c[j].row, out);
-      row["distance"] = FloatJson(c[j].score);
+      row["distance"] = ShortFloatJson(c[j].score);
       rows.push_back(std::move(row));
     }
     topks->push_back(count);

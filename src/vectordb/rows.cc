@@ -161,6 +161,11 @@ Result<Batch> ParseRows(const Schema& schema, const Json& data, int64_t* next_au
 
 Json FloatJson(float v) {
   if (v == std::floor(v) && std::fabs(v) < 9.0e15f) return static_cast<int64_t>(v);
+  return static_cast<double>(v);
+}
+
+Json ShortFloatJson(float v) {
+  if (v == std::floor(v) && std::fabs(v) < 9.0e15f) return static_cast<int64_t>(v);
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   return std::strtod(std::string(buf, r.ptr).c_str(), nullptr);

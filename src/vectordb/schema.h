@@ -101,9 +101,12 @@ struct FloatLists;
 Result<Batch> ParseRows(const Schema& schema, const Json& data, int64_t* next_auto_id,
                         const FloatLists* floats = nullptr);
 
-// A float32 as JSON the way Milvus writes it: whole numbers without a decimal point, others in
-// their shortest float32 form (0.1, not 0.10000000149011612).
+// A stored float32 as JSON: whole numbers without a decimal point, others as the exact value
+// (0.3037109375 comes back as sent; 0.1 comes back as 0.10000000149011612, the float32 that
+// was stored). Embeddings arrive as exact float32 values, so they round-trip unchanged.
 Json FloatJson(float v);
+// A computed float32 (a distance) in its shortest form: 0.01, not 0.010000000707805157.
+Json ShortFloatJson(float v);
 
 // One value of a column as JSON for a response; int64 values as strings unless int64_as_number.
 Json ColumnValue(const Field& field, const Column& column, size_t row, bool int64_as_number);
