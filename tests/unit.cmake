@@ -16,5 +16,6 @@ target_link_libraries(direct_test PRIVATE skyway_client)
 skyway_unit_test(vector_test ${CMAKE_CURRENT_SOURCE_DIR}/vector/vector_test.cc)
 target_link_libraries(vector_test PRIVATE skyway_vector)
 target_include_directories(vector_test PRIVATE ${HNSWLIB_INCLUDE_DIR})
-skyway_unit_test(vectordb_test ${CMAKE_CURRENT_SOURCE_DIR}/vectordb/filter_test.cc)
+skyway_unit_test(vectordb_test ${CMAKE_CURRENT_SOURCE_DIR}/vectordb/filter_test.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/vectordb/vectordb_test.cc ${CMAKE_CURRENT_SOURCE_DIR}/vectordb/collection_test.cc)
 target_link_libraries(vectordb_test PRIVATE skyway_vectordb)

@@ -1,7 +1,8 @@
 // `skyway bench get|put`: throughput, latency and CPU cost of GET or PUT over plain HTTP and over
 // the direct data path, for several object sizes and thread counts, measured in one run against
 // one server (its own child `skyway server` unless --endpoint names another). Prints a table,
-// writes JSON and an SVG chart. `skyway bench index` is passed on to bench_index.cc.
+// writes JSON and an SVG chart. `skyway bench index` is passed on to bench_index.cc, `skyway bench
+// vectordb` to bench_vectordb.cc.
 #include <unistd.h>
 
 #include <csignal>
@@ -117,7 +118,8 @@ struct BenchOptions {
 void BenchUsage() {
   fprintf(stderr,
           "usage: skyway bench get|put [options]\n"
-          "       skyway bench index [options]   (vectors in the store -> index; --help)\n\n"
+          "       skyway bench index [options]   (vectors in the store -> index; --help)\n"
+          "       skyway bench vectordb [options]   (Milvus REST v2 inserts/searches; --help)\n\n"
           "  --sizes LIST         object sizes, K/M/G suffixes (default 4K,1M,16M,256M)\n"
           "  --concurrency LIST   threads per cell, each with its own client and buffer\n"
           "                       (default 1,2)\n"
@@ -318,6 +320,9 @@ int RunBench(const BenchOptions& o, bench::Target& target, bench::Report& report
 int BenchCommand(const std::vector<std::string>& args) {
   if (!args.empty() && args[0] == "index") {
     return BenchIndexCommand(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (!args.empty() && args[0] == "vectordb") {
+    return BenchVectordbCommand(std::vector<std::string>(args.begin() + 1, args.end()));
   }
   for (const auto& a : args) {
     if (a == "--help" || a == "-h") {

@@ -17,6 +17,9 @@ int BenchCommand(const std::vector<std::string>& args);
 // `skyway bench index` (bench_index.cc): vectors in the store -> index -> index in the store, per
 // index type, HTTP vs direct, with recall, QPS and a raw hnswlib baseline. Exit codes as bench.
 int BenchIndexCommand(const std::vector<std::string>& args);
+// `skyway bench vectordb` (bench_vectordb.cc): Milvus REST v2 insert and search throughput of
+// `skyway vectordb`, HNSW build time, targets PASS/FAIL, JSON. Exit codes as bench.
+int BenchVectordbCommand(const std::vector<std::string>& args);
 
 // The client commands (client_commands.cc), in the manner of `aws s3`: exit 0 on success, 1 when
 // the operation failed (the S3 error code and message on stderr), 2 for a usage error.

@@ -19,8 +19,9 @@ void Usage() {
           "  cp       copy a file or object: skyway cp SRC DST (local path or s3://BUCKET/KEY)\n"
           "  rm       delete objects: skyway rm [--recursive] s3://BUCKET/KEY\n"
           "  stat     show an object's metadata: skyway stat s3://BUCKET/KEY\n"
-          "  bench    measure GET/PUT or index builds, HTTP vs direct path:\n"
-          "           skyway bench get|put [--sizes ...], skyway bench index [--dataset ...]\n\n"
+          "  bench    measure GET/PUT or index builds, HTTP vs direct path, or the vector DB:\n"
+          "           skyway bench get|put [--sizes ...], skyway bench index [--dataset ...],\n"
+          "           skyway bench vectordb [--rows ...]\n\n"
           "`skyway <command> --help` shows a command's options (--endpoint, --no-direct, ...).\n");
 }
 
