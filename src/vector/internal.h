@@ -1,0 +1,123 @@
+// vector internals shared by vector.cc, faiss_index.cc and hnsw_index.cc; not part of the
+// module's contract.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "vector/vector.h"
+
+namespace skyway::vector::internal {
+
+enum class IndexType : uint8_t { kFlat = 1, kIvfFlat = 2, kIvfPq = 3, kHnsw = 4 };
+
+// "FLAT", "IVF_FLAT", "IVF_PQ", "HNSW" (case-insensitive). Errors: kInvalidArgument.
+Result<IndexType> ParseIndexType(std::string_view name);
+
+// The integer parameter `name` in [lo, hi], or def when absent. Errors: kInvalidArgument naming
+// the parameter when the value is not a decimal integer or out of range.
+Result<int64_t> IntParam(const Params& params, const char* name, int64_t def, int64_t lo,
+                         int64_t hi);
+
+// Build parameters, checked against dim (ValidateSpec's per-family halves).
+Status ValidateIvfParams(IndexType type, const Params& params, size_t dim);
+Status ValidateHnswParams(const Params& params);
+
+// Distance kernels. Debian's faiss is built for baseline x86-64, where its fvec_* fall back to
+// scalar loops; these keep 16 independent lanes, which the compiler vectorizes.
+constexpr size_t kLanes = 16;
+inline float L2Sqr(const float* a, const float* b, size_t dim) {
+  float lanes[kLanes] = {};
+  size_t i = 0;
+  for (; i + kLanes <= dim; i += kLanes) {
+    for (size_t j = 0; j < kLanes; ++j) {
+      const float t = a[i + j] - b[i + j];
+      lanes[j] += t * t;
+    }
+  }
+  float sum = 0;
+  for (; i < dim; ++i) sum += (a[i] - b[i]) * (a[i] - b[i]);
+  for (float lane : lanes) sum += lane;
+  return sum;
+}
+inline float InnerProduct(const float* a, const float* b, size_t dim) {
+  float lanes[kLanes] = {};
+  size_t i = 0;
+  for (; i + kLanes <= dim; i += kLanes) {
+    for (size_t j = 0; j < kLanes; ++j) lanes[j] += a[i + j] * b[i + j];
+  }
+  float sum = 0;
+  for (; i < dim; ++i) sum += a[i] * b[i];
+  for (float lane : lanes) sum += lane;
+  return sum;
+}
+
+// Unit-length copies of n rows (a zero row stays zero).
+std::vector<float> NormalizedCopy(const float* rows, size_t n, size_t dim);
+
+// Every serialized index starts with this header, so that LoadIndex can refuse bytes of another
+// type, metric or dim, or damaged ones (the header carries the payload's size and CRC-32), before
+// handing the payload to faiss (whose reader leaks what it read when it throws) or to the HNSW
+// loader.
+struct BlobHeader {
+  IndexType type;
+  Metric metric;
+  uint64_t dim = 0;
+  uint64_t n = 0;
+};
+constexpr size_t kBlobHeaderSize = 40;
+// A blob holding room for the header; append the payload, then SealBlob.
+inline std::string NewBlob() { return std::string(kBlobHeaderSize, '\0'); }
+void SealBlob(const BlobHeader& header, std::string* blob);
+// Checks the header against type, metric and dim and the payload against its size and CRC, and
+// returns the payload. Errors: kInvalidArgument.
+Result<std::string_view> DecodeHeader(std::string_view bytes, IndexType type, Metric metric,
+                                      size_t dim, BlobHeader* header);
+
+// Keeps the k best (smallest) distances seen; a distance is the score turned so that smaller is
+// closer (L2 as is, similarities negated).
+class TopK {
+ public:
+  explicit TopK(size_t k) : k_(k) { heap_.reserve(k + 1); }
+  // The distance a new entry must beat to enter (infinite while not full).
+  float bound() const { return heap_.size() < k_ ? kInf : heap_.front().first; }
+  void Push(float distance, int64_t row) {
+    if (k_ == 0 || distance >= bound()) return;
+    heap_.emplace_back(distance, row);
+    std::push_heap(heap_.begin(), heap_.end());
+    if (heap_.size() > k_) {
+      std::pop_heap(heap_.begin(), heap_.end());
+      heap_.pop_back();
+    }
+  }
+  size_t size() const { return heap_.size(); }
+  // Hits best first, distances turned back into scores of metric.
+  std::vector<Hit> Take(Metric metric);
+
+ private:
+  static constexpr float kInf = 3.402823466e+38F;
+  size_t k_;
+  std::vector<std::pair<float, int64_t>> heap_;
+};
+
+Result<std::unique_ptr<Index>> BuildIvfIndex(const IndexSpec& spec, IndexType type,
+                                             const float* vectors, size_t n, size_t dim,
+                                             int threads);
+Result<std::unique_ptr<Index>> LoadIvfIndex(const IndexSpec& spec, IndexType type,
+                                            std::string_view bytes, const float* vectors, size_t n,
+                                            size_t dim);
+Result<std::unique_ptr<Index>> BuildHnswIndex(const IndexSpec& spec, const float* vectors, size_t n,
+                                              size_t dim, int threads);
+Result<std::unique_ptr<Index>> LoadHnswIndex(const IndexSpec& spec, std::string_view bytes,
+                                             const float* vectors, size_t n, size_t dim);
+
+// Threads to use for a build: threads, or all cores when threads <= 0.
+int BuildThreads(int threads);
+
+}  // namespace skyway::vector::internal

@@ -1,0 +1,323 @@
+// vector: metrics, parameters, the serialized header, exact search and the FLAT index; the
+// dispatch to the faiss (faiss_index.cc) and hnswlib (hnsw_index.cc) indexes.
+#include "vector/vector.h"
+
+#include <zlib.h>
+
+#include <cmath>
+#include <cstring>
+#include <thread>
+
+#include "vector/internal.h"
+
+namespace skyway::vector {
+namespace internal {
+
+Result<IndexType> ParseIndexType(std::string_view name) {
+  if (EqualsIgnoreCase(name, "FLAT")) return IndexType::kFlat;
+  if (EqualsIgnoreCase(name, "IVF_FLAT")) return IndexType::kIvfFlat;
+  if (EqualsIgnoreCase(name, "IVF_PQ")) return IndexType::kIvfPq;
+  if (EqualsIgnoreCase(name, "HNSW")) return IndexType::kHnsw;
+  return Status::Invalid("unknown index type '" + std::string(name) +
+                         "' (known: FLAT, IVF_FLAT, IVF_PQ, HNSW)");
+}
+
+Result<int64_t> IntParam(const Params& params, const char* name, int64_t def, int64_t lo,
+                         int64_t hi) {
+  auto it = params.find(name);
+  if (it == params.end()) return def;
+  std::optional<uint64_t> v = ParseUint64(Trim(it->second));
+  if (!v || *v < static_cast<uint64_t>(lo) || *v > static_cast<uint64_t>(hi)) {
+    return Status::Invalid("parameter " + std::string(name) + " must be an integer in [" +
+                           std::to_string(lo) + ", " + std::to_string(hi) + "], got '" +
+                           it->second + "'");
+  }
+  return static_cast<int64_t>(*v);
+}
+
+std::vector<float> NormalizedCopy(const float* rows, size_t n, size_t dim) {
+  std::vector<float> out(rows, rows + n * dim);
+  for (size_t i = 0; i < n; ++i) {
+    float* row = out.data() + i * dim;
+    float norm2 = InnerProduct(row, row, dim);
+    if (norm2 <= 0) continue;  // a zero vector normalizes to zero
+    float inv = 1.0F / std::sqrt(norm2);
+    for (size_t j = 0; j < dim; ++j) row[j] *= inv;
+  }
+  return out;
+}
+
+namespace {
+constexpr char kBlobMagic[4] = {'S', 'K', 'V', 'I'};
+constexpr uint32_t kBlobVersion = 1;
+}  // namespace
+
+// Layout: magic, version (u32), type (u8), metric (u8), 2 zero bytes, payload CRC-32 (u32), dim,
+// n, payload size (u64 each), host byte order.
+void SealBlob(const BlobHeader& header, std::string* blob) {
+  const uint64_t size = blob->size() - kBlobHeaderSize;
+  const auto crc = static_cast<uint32_t>(
+      crc32_z(0, reinterpret_cast<const Bytef*>(blob->data() + kBlobHeaderSize), size));
+  char* out = blob->data();
+  std::memcpy(out, kBlobMagic, 4);
+  std::memcpy(out + 4, &kBlobVersion, 4);
+  out[8] = static_cast<char>(header.type);
+  out[9] = static_cast<char>(header.metric);
+  std::memcpy(out + 12, &crc, 4);
+  std::memcpy(out + 16, &header.dim, 8);
+  std::memcpy(out + 24, &header.n, 8);
+  std::memcpy(out + 32, &size, 8);
+}
+
+Result<std::string_view> DecodeHeader(std::string_view bytes, IndexType type, Metric metric,
+                                      size_t dim, BlobHeader* header) {
+  uint32_t version = 0, crc = 0;
+  uint64_t size = 0;
+  if (bytes.size() < kBlobHeaderSize || std::memcmp(bytes.data(), kBlobMagic, 4) != 0) {
+    return Status::Invalid("not a serialized vector index");
+  }
+  std::memcpy(&version, bytes.data() + 4, 4);
+  if (version != kBlobVersion) {
+    return Status::Invalid("unsupported vector index version " + std::to_string(version));
+  }
+  header->type = static_cast<IndexType>(bytes[8]);
+  header->metric = static_cast<Metric>(bytes[9]);
+  std::memcpy(&crc, bytes.data() + 12, 4);
+  std::memcpy(&header->dim, bytes.data() + 16, 8);
+  std::memcpy(&header->n, bytes.data() + 24, 8);
+  std::memcpy(&size, bytes.data() + 32, 8);
+  if (header->type != type || header->metric != metric) {
+    return Status::Invalid("serialized index is of another type or metric than the spec");
+  }
+  if (header->dim != dim) {
+    return Status::Invalid("serialized index has dim " + std::to_string(header->dim) +
+                           ", expected " + std::to_string(dim));
+  }
+  std::string_view payload = bytes.substr(kBlobHeaderSize);
+  if (payload.size() != size ||
+      crc32_z(0, reinterpret_cast<const Bytef*>(payload.data()), payload.size()) != crc) {
+    return Status::Invalid("serialized vector index is truncated or damaged");
+  }
+  return payload;
+}
+
+std::vector<Hit> TopK::Take(Metric metric) {
+  std::sort_heap(heap_.begin(), heap_.end());
+  std::vector<Hit> hits;
+  hits.reserve(heap_.size());
+  bool negate = !SmallerIsCloser(metric);
+  for (const auto& [distance, row] : heap_) hits.push_back({row, negate ? -distance : distance});
+  heap_.clear();
+  return hits;
+}
+
+int BuildThreads(int threads) {
+  if (threads > 0) return threads;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+}  // namespace internal
+
+using internal::IndexType;
+
+namespace {
+
+// Exact search of a tile of queries: rows are visited in cache-sized blocks, and every query of
+// the tile is scored against a block while it is hot. The filter is asked once per row per tile.
+void ExactSearchTile(Metric metric, const float* vectors, size_t n, size_t dim,
+                     const float* queries, size_t nq, size_t k, const RowFilter* filter,
+                     std::vector<Hit>* out) {
+  constexpr size_t kBlockBytes = 64 << 10;
+  const size_t block = std::max<size_t>(1, kBlockBytes / (dim * sizeof(float)));
+  std::vector<internal::TopK> tops(nq, internal::TopK(k));
+  std::vector<int64_t> rows;
+  std::vector<float> inv_norms;
+  rows.reserve(block);
+  inv_norms.reserve(block);
+  for (size_t start = 0; start < n; start += block) {
+    const size_t end = std::min(n, start + block);
+    rows.clear();
+    inv_norms.clear();
+    for (size_t r = start; r < end; ++r) {
+      if (filter != nullptr && !(*filter)(static_cast<int64_t>(r))) continue;
+      rows.push_back(static_cast<int64_t>(r));
+      if (metric != Metric::kCosine) continue;
+      float norm2 = internal::InnerProduct(vectors + r * dim, vectors + r * dim, dim);
+      inv_norms.push_back(norm2 > 0 ? 1.0F / std::sqrt(norm2) : 0.0F);
+    }
+    for (size_t qi = 0; qi < nq; ++qi) {
+      const float* q = queries + qi * dim;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const float* y = vectors + rows[i] * dim;
+        float d;
+        if (metric == Metric::kL2) {
+          d = internal::L2Sqr(q, y, dim);
+        } else {
+          d = -internal::InnerProduct(q, y, dim);
+          if (metric == Metric::kCosine) d *= inv_norms[i];
+        }
+        tops[qi].Push(d, rows[i]);
+      }
+    }
+  }
+  for (size_t qi = 0; qi < nq; ++qi) out[qi] = tops[qi].Take(metric);
+}
+
+class FlatIndex final : public Index {
+ public:
+  FlatIndex(IndexSpec spec, const float* vectors, size_t n, size_t dim)
+      : spec_(std::move(spec)), vectors_(vectors), n_(n), dim_(dim) {}
+
+  const IndexSpec& spec() const override { return spec_; }
+  size_t size() const override { return n_; }
+  size_t dim() const override { return dim_; }
+  Result<std::vector<std::vector<Hit>>> Search(const float* queries, size_t nq, size_t k,
+                                               const Params& /*params*/,
+                                               const RowFilter* filter) const override {
+    return ExactSearch(spec_.metric, vectors_, n_, dim_, queries, nq, k, filter);
+  }
+  Result<std::string> Serialize() const override {
+    std::string blob = internal::NewBlob();
+    internal::SealBlob({IndexType::kFlat, spec_.metric, dim_, n_}, &blob);
+    return blob;
+  }
+  bool holds_vectors() const override { return false; }
+  // The caller's row (FLAT keeps no copy, but always has the caller's vectors).
+  void Reconstruct(int64_t row, float* out) const override {
+    std::memcpy(out, vectors_ + row * dim_, dim_ * sizeof(float));
+  }
+
+ private:
+  IndexSpec spec_;
+  const float* vectors_;
+  size_t n_;
+  size_t dim_;
+};
+
+}  // namespace
+
+const char* MetricName(Metric metric) {
+  switch (metric) {
+    case Metric::kL2:
+      return "L2";
+    case Metric::kIP:
+      return "IP";
+    case Metric::kCosine:
+      return "COSINE";
+  }
+  return "UNKNOWN";
+}
+
+Result<Metric> ParseMetric(std::string_view name) {
+  if (EqualsIgnoreCase(name, "L2")) return Metric::kL2;
+  if (EqualsIgnoreCase(name, "IP")) return Metric::kIP;
+  if (EqualsIgnoreCase(name, "COSINE")) return Metric::kCosine;
+  return Status::Invalid("unknown metric '" + std::string(name) + "' (known: L2, IP, COSINE)");
+}
+
+float Score(Metric metric, const float* a, const float* b, size_t dim) {
+  double acc = 0, na = 0, nb = 0;
+  for (size_t i = 0; i < dim; ++i) {
+    if (metric == Metric::kL2) {
+      double d = static_cast<double>(a[i]) - b[i];
+      acc += d * d;
+    } else {
+      acc += static_cast<double>(a[i]) * b[i];
+      na += static_cast<double>(a[i]) * a[i];
+      nb += static_cast<double>(b[i]) * b[i];
+    }
+  }
+  if (metric != Metric::kCosine) return static_cast<float>(acc);
+  if (na <= 0 || nb <= 0) return 0;
+  return static_cast<float>(acc / std::sqrt(na * nb));
+}
+
+std::vector<std::string> IndexTypes() { return {"FLAT", "IVF_FLAT", "IVF_PQ", "HNSW"}; }
+
+Status ValidateSpec(const IndexSpec& spec, size_t dim) {
+  if (dim < 1) return Status::Invalid("vector dim must be at least 1");
+  if (spec.metric != Metric::kL2 && spec.metric != Metric::kIP && spec.metric != Metric::kCosine) {
+    return Status::Invalid("unknown metric");
+  }
+  ASSIGN_OR_RETURN(IndexType type, internal::ParseIndexType(spec.type));
+  switch (type) {
+    case IndexType::kFlat:
+      return Status::Ok();
+    case IndexType::kIvfFlat:
+    case IndexType::kIvfPq:
+      return internal::ValidateIvfParams(type, spec.params, dim);
+    case IndexType::kHnsw:
+      return internal::ValidateHnswParams(spec.params);
+  }
+  return Status::Invalid("unknown index type");
+}
+
+bool HoldsVectors(const IndexSpec& spec) {
+  Result<IndexType> type = internal::ParseIndexType(spec.type);
+  if (!type.ok() || spec.metric == Metric::kCosine) return false;
+  return *type == IndexType::kIvfFlat || *type == IndexType::kHnsw;
+}
+
+std::vector<std::vector<Hit>> ExactSearch(Metric metric, const float* vectors, size_t n, size_t dim,
+                                          const float* queries, size_t nq, size_t k,
+                                          const RowFilter* filter) {
+  constexpr size_t kTile = 16;
+  std::vector<std::vector<Hit>> results(nq);
+  if (n == 0 || k == 0 || nq == 0 || dim == 0) return results;
+  std::vector<float> normalized;
+  if (metric == Metric::kCosine) {
+    normalized = internal::NormalizedCopy(queries, nq, dim);
+    queries = normalized.data();
+  }
+  const int64_t tiles = static_cast<int64_t>((nq + kTile - 1) / kTile);
+#pragma omp parallel for schedule(dynamic) if (tiles > 1)
+  for (int64_t t = 0; t < tiles; ++t) {
+    const size_t first = static_cast<size_t>(t) * kTile;
+    const size_t count = std::min(kTile, nq - first);
+    ExactSearchTile(metric, vectors, n, dim, queries + first * dim, count, k, filter,
+                    results.data() + first);
+  }
+  return results;
+}
+
+Result<std::unique_ptr<Index>> BuildIndex(const IndexSpec& spec, const float* vectors, size_t n,
+                                          size_t dim, int threads) {
+  RETURN_IF_ERROR(ValidateSpec(spec, dim));
+  if (vectors == nullptr && n > 0) return Status::Invalid("BuildIndex: vectors is null");
+  ASSIGN_OR_RETURN(IndexType type, internal::ParseIndexType(spec.type));
+  switch (type) {
+    case IndexType::kFlat:
+      return std::unique_ptr<Index>(new FlatIndex(spec, vectors, n, dim));
+    case IndexType::kIvfFlat:
+    case IndexType::kIvfPq:
+      return internal::BuildIvfIndex(spec, type, vectors, n, dim, threads);
+    case IndexType::kHnsw:
+      return internal::BuildHnswIndex(spec, vectors, n, dim, threads);
+  }
+  return Status::Invalid("unknown index type");
+}
+
+Result<std::unique_ptr<Index>> LoadIndex(const IndexSpec& spec, std::string_view bytes,
+                                         const float* vectors, size_t n, size_t dim) {
+  RETURN_IF_ERROR(ValidateSpec(spec, dim));
+  ASSIGN_OR_RETURN(IndexType type, internal::ParseIndexType(spec.type));
+  switch (type) {
+    case IndexType::kFlat: {
+      internal::BlobHeader header;
+      RETURN_IF_ERROR(internal::DecodeHeader(bytes, type, spec.metric, dim, &header).status());
+      if (header.n != n || (vectors == nullptr && n > 0)) {
+        return Status::Invalid("FLAT index of " + std::to_string(header.n) +
+                               " rows needs the caller's vectors, got " + std::to_string(n));
+      }
+      return std::unique_ptr<Index>(new FlatIndex(spec, vectors, n, dim));
+    }
+    case IndexType::kIvfFlat:
+    case IndexType::kIvfPq:
+      return internal::LoadIvfIndex(spec, type, bytes, vectors, n, dim);
+    case IndexType::kHnsw:
+      return internal::LoadHnswIndex(spec, bytes, vectors, n, dim);
+  }
+  return Status::Invalid("unknown index type");
+}
+
+}  // namespace skyway::vector
