@@ -1,6 +1,5 @@
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -30,9 +29,6 @@ void Usage() {
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
-  // OpenMP threads (faiss k-means, BLAS) sleep instead of spinning at barriers: the server's own
-  // threads share the cores. An explicit OMP_WAIT_POLICY wins.
-  setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
   if (argc < 2) {
     Usage();
     return 2;
