@@ -128,7 +128,7 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
 // ---- the run -----------------------------------------------------------------------------------
 
 // Every insert level into its own collection; returns the last one filled (empty when none),
-// having dropped the others.
+// having dropped the others (RunInsert drops a collection it failed to fill).
 std::string RunInserts(const Options& o, const Target& t, const Workload& w,
                        vdbbench::Report* report) {
   std::string run = "bench_vdb_" + HexEncode(RandomBytes(4)), kept;
@@ -146,7 +146,6 @@ std::string RunInserts(const Options& o, const Target& t, const Workload& w,
     }
     if (!kept.empty() && level.ok) vdbbench::DropCollection(t, kept);
     if (level.ok) kept = collection;
-    if (!level.ok) vdbbench::DropCollection(t, collection);
     report->inserts.push_back(std::move(level));
   }
   return kept;

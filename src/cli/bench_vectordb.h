@@ -189,7 +189,8 @@ struct Workload {
 // batches of `batch` rows, and the t10k queries. Errors: ReadIdxImages'.
 Result<Workload> LoadWorkload(const std::string& dir, size_t rows, size_t batch);
 // Creates the collection, then inserts every batch from `clients` connections taking the next
-// batch from a shared counter. Failures are recorded in the level.
+// batch from a shared counter. Failures are recorded in the level; the collection is dropped
+// then.
 InsertLevel RunInsert(const Target& t, const Workload& w, const std::string& collection,
                       int clients);
 // indexes/create (HNSW, L2), polls indexes/describe until Finished, collections/load, polls

@@ -27,6 +27,7 @@ std::vector<Goal> Goals(const Report& r) {
       insert.detail = std::to_string(l.clients) + " client(s)";
     }
   }
+  if (!insert.known()) insert.detail = "no insert level succeeded";
   Goal search{"search requests/s, nq 1, " + std::to_string(kSearchTargetClients) + " clients", "",
               -1, kSearchTarget};
   for (const auto& l : r.searches) {
@@ -81,6 +82,10 @@ void PrintIndexAndSanity(const Report& r, FILE* out) {
     fprintf(out, "FAILED: %s\n", ix.error.empty() ? "not run" : ix.error.c_str());
   }
   const SanityCheck& s = r.sanity;
+  if (s.queries == 0) {
+    fprintf(out, "sanity: not run\n");
+    return;
+  }
   fprintf(out,
           "sanity: %d/%d answers with %d hits of known rows, exact L2 distances ascending; "
           "recall@%d %s vs brute force (ef %d)%s%s\n",

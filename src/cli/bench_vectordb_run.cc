@@ -280,6 +280,7 @@ InsertLevel RunInsert(const Target& t, const Workload& w, const std::string& col
   level.ok = r.error.ok() && !Stopped(t) && r.items == w.data.rows;
   if (!r.error.ok()) level.error = r.error.ToString();
   if (r.error.ok() && !level.ok) level.error = Stopped(t) ? "interrupted" : "rows missing";
+  if (!level.ok) DropCollection(t, collection);
   return level;
 }
 
