@@ -1,6 +1,7 @@
 // The Milvus REST v2 entities calls: insert, upsert, delete, query, get, search.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "vectordb/service_impl.h"
 
@@ -89,7 +90,11 @@ Result<Json> Search(Collection& c, const Json& body, const CallContext& ctx, Jso
     }
     for (const Json& x : v) {
       if (!x.is_number()) return MilvusError(code::kInvalidParameter, "query vectors must be lists of numbers");
-      q.queries.push_back(x.get<float>());
+      double d = x.get<double>();
+      if (!std::isfinite(d) || std::fabs(d) > std::numeric_limits<float>::max()) {
+        return MilvusError(code::kInvalidParameter, "a query vector value is out of float32 range");
+      }
+      q.queries.push_back(static_cast<float>(d));
     }
   }
   q.nq = data->size();

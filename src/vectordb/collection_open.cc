@@ -296,6 +296,7 @@ void Collection::BuildSegmentIndex(int64_t id, int64_t generation) {
   if (Status st = store_->PutLarge(key, *bytes); !st.ok()) return fail(st);
   int64_t t3 = NowNanos();
   std::lock_guard write(write_mu_);
+  if (dropped_) return;  // Drop ran during the build: write nothing more
   if (!index_ || index_->generation != generation || !SegmentById(id)) {
     stale_objects_.push_back(key);
     return;
@@ -389,8 +390,9 @@ Status Collection::Rename(const std::string& new_name) {
 Status Collection::Drop() {
   std::lock_guard write(write_mu_);
   dropped_ = true;
-  Json tomb = {{"format", 1}, {"version", manifest_version_ + 1}, {"dropped", true}};
-  RETURN_IF_ERROR(store_->Put(Prefix() + "manifest/" + Seq(manifest_version_ + 1) + ".json", tomb.dump()));
+  manifest_version_++;
+  Json tomb = {{"format", 1}, {"version", manifest_version_}, {"dropped", true}};
+  RETURN_IF_ERROR(store_->Put(Prefix() + "manifest/" + Seq(manifest_version_) + ".json", tomb.dump()));
   return store_->DeletePrefix(Prefix());
 }
 

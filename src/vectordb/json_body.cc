@@ -14,11 +14,18 @@ using simdjson::dom::element_type;
 
 constexpr size_t kMaxDepth = 64;
 
-bool AllNumbers(simdjson::dom::array a) {
+// A non-empty list of numbers that all fit a float32: a vector. Anything else stays JSON (a
+// JSON field may hold 1e300; a vector holding it is refused later, by the row parser).
+bool AllFloat32(simdjson::dom::array a) {
   if (a.size() == 0) return false;
   for (element e : a) {
     element_type t = e.type();
-    if (t != element_type::INT64 && t != element_type::UINT64 && t != element_type::DOUBLE) return false;
+    if (t == element_type::DOUBLE) {
+      double d = double(e);
+      if (!std::isfinite(d) || std::fabs(d) > std::numeric_limits<float>::max()) return false;
+    } else if (t != element_type::INT64 && t != element_type::UINT64) {
+      return false;
+    }
   }
   return true;
 }
@@ -47,7 +54,7 @@ Result<Json> Convert(element e, bool in_data, size_t depth, FloatLists* floats,
   switch (e.type()) {
     case element_type::ARRAY: {
       simdjson::dom::array a = e;
-      if (in_data && AllNumbers(a)) {
+      if (in_data && AllFloat32(a)) {
         floats->lists.emplace_back();
         arrays->push_back(e);
         RETURN_IF_ERROR(ToFloats(a, &floats->lists.back()));

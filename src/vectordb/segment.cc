@@ -81,7 +81,7 @@ void PutStrings(std::string& out, const std::vector<std::string>& values) {
 
 Status GetStrings(std::string_view in, size_t rows, std::vector<std::string>* out) {
   out->clear();
-  out->reserve(rows);
+  out->reserve(std::min(rows, in.size() / 4));  // each value takes at least its 4-byte length
   size_t pos = 0;
   for (size_t i = 0; i < rows; i++) {
     uint32_t n;
@@ -126,7 +126,9 @@ Status DecodeColumn(DataType t, std::string_view in, size_t rows, Column* c) {
   if (t == DataType::kVarChar) return GetStrings(in, rows, &c->texts);
   if (t == DataType::kJson) return DecodeDocs(in, rows, &c->docs);
   size_t w = Width(t);
-  if (in.size() != rows * w) return Status::Invalid("column size does not match the row count");
+  if (in.size() % w != 0 || in.size() / w != rows) {  // no rows * w: it may wrap
+    return Status::Invalid("column size does not match the row count");
+  }
   const char* p = in.data();
   for (size_t i = 0; i < rows; i++, p += w) {
     switch (t) {
@@ -214,8 +216,13 @@ Result<WalRecord> DecodeWal(const Schema& schema, std::string_view in) {
   ASSIGN_OR_RETURN(std::string_view head_text, GetBlob(in));
   Json head = Json::parse(head_text, nullptr, false);
   if (!head.is_object()) return Status::Invalid("WAL record header is not JSON");
+  if (!head.contains("rows") || !head["rows"].is_number_unsigned() ||
+      (head.contains("partition") && !head["partition"].is_string())) {
+    return Status::Invalid("WAL record header has fields of the wrong type");
+  }
   r.partition = head.value("partition", "_default");
-  r.batch.rows = head.value("rows", size_t{0});
+  r.batch.rows = head["rows"].get<size_t>();
+  if (r.batch.rows > in.size()) return Status::Invalid("WAL record row count exceeds its size");
   r.batch.columns.resize(schema.fields.size());
   if (r.kind == WalRecord::kDelete) {
     ASSIGN_OR_RETURN(std::string_view pk, GetBlob(in));
@@ -224,7 +231,8 @@ Result<WalRecord> DecodeWal(const Schema& schema, std::string_view in) {
   }
   if (r.kind != WalRecord::kInsert) return Status::Invalid("unknown WAL record kind");
   ASSIGN_OR_RETURN(std::string_view vec, GetBlob(in));
-  if (vec.size() != r.batch.rows * schema.dim() * sizeof(float)) {
+  if (vec.size() % (schema.dim() * sizeof(float)) != 0 ||
+      vec.size() / (schema.dim() * sizeof(float)) != r.batch.rows) {
     return Status::Invalid("WAL record vector block has the wrong size");
   }
   r.batch.vectors.resize(r.batch.rows * schema.dim());
