@@ -44,8 +44,10 @@ std::optional<std::string_view> Request::Query(std::string_view name) const {
 Result<std::string> Request::ReadBody(size_t max) {
   std::string out;
   if (body == nullptr) return out;
-  if (auto declared = body->declared_length()) {  // one allocation, read in place
-    if (*declared > max) return Status(Code::kResourceExhausted, "", "request body is larger than allowed");
+  auto declared = body->declared_length();
+  // One allocation, read in place. (A body over max is read up to max first, as below, so the
+  // client is not cut off mid-send before it can read the error.)
+  if (declared && *declared <= max) {
     out.reserve(*declared + 64);  // spare capacity: JSON parsers may read a little past the end
     out.resize(*declared);
     size_t got = 0;
