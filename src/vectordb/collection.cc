@@ -3,9 +3,17 @@
 #include "vectordb/collection.h"
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 
 namespace skyway::vectordb {
+
+std::string Seq(int64_t n) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%020" PRId64, n);
+  return buf;
+}
 
 Collection::Collection(ObjectStore* store, const Tuning& tuning, Scheduler scheduler)
     : store_(store), tuning_(tuning), scheduler_(std::move(scheduler)) {}

@@ -22,6 +22,10 @@
 
 namespace skyway::vectordb {
 
+// A sequence or version number as a fixed-width key part ("00000000000000000042"), so keys
+// list in numeric order.
+std::string Seq(int64_t n);
+
 struct Tuning {
   size_t segment_rows = 0;           // seal at this many rows (0: by bytes only)
   size_t segment_bytes = 512 << 20;  // seal when the vectors reach this size

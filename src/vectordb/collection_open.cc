@@ -9,12 +9,6 @@
 namespace skyway::vectordb {
 namespace {
 
-std::string Seq(int64_t n) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%020" PRId64, n);
-  return buf;
-}
-
 // The number after the last '/' of a key like ".../wal/00000000000000000012".
 std::optional<int64_t> SeqOf(const std::string& key) {
   size_t slash = key.rfind('/');

@@ -14,12 +14,6 @@
 namespace skyway::vectordb {
 namespace {
 
-std::string Seq(int64_t n) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%020" PRId64, n);
-  return buf;
-}
-
 int64_t NowMs() { return NowNanos() / 1'000'000; }
 
 }  // namespace
