@@ -148,15 +148,21 @@ size_t Collection::RowCount(const std::string& partition) {
 Result<std::vector<Json>> Collection::Insert(const Json& data, const std::string& partition_in,
                                              bool int64_as_number, const FloatLists* floats) {
   std::string partition = partition_in.empty() ? "_default" : partition_in;
+  // Rows are parsed before the write lock (inserts of several clients parse in parallel);
+  // generated keys count from 0 here and get their base under the lock.
+  int64_t auto_id = 0;
+  WalRecord rec;
+  rec.partition = partition;
+  ASSIGN_OR_RETURN(rec.batch, ParseRows(schema_, data, &auto_id, floats));
   std::lock_guard write(write_mu_);
   if (dropped_) return MilvusError(code::kCollectionNotFound, "collection not found");
   if (!HasPartition(partition)) {
     return MilvusError(code::kPartitionNotFound, "partition not found[partition=" + partition + "]");
   }
-  int64_t auto_id = std::max(next_auto_id_, NowNanos() / 1000);
-  WalRecord rec;
-  rec.partition = partition;
-  ASSIGN_OR_RETURN(rec.batch, ParseRows(schema_, data, &auto_id, floats));
+  if (schema_.auto_id) {
+    int64_t base = std::max(next_auto_id_, NowNanos() / 1000);
+    for (int64_t& k : rec.batch.columns[schema_.pk].ints) k += base;
+  }
   ASSIGN_OR_RETURN(int64_t seq, AppendWal(rec));
   std::vector<Json> ids;
   const Field& pk = schema_.pk_field();

@@ -163,6 +163,9 @@ class Collection : public std::enable_shared_from_this<Collection> {
   bool InPartitions(const Segment& seg, const std::vector<std::string>& partitions) const;
 
   ObjectStore* store_;
+  // Reused for WAL records of at least kWalBufferMin bytes (guarded by write_mu_).
+  static constexpr size_t kWalBufferMin = 256 << 10;
+  std::unique_ptr<client::Buffer> wal_buffer_;
   Tuning tuning_;
   Scheduler scheduler_;
   std::string uid_;

@@ -85,7 +85,20 @@ Status Collection::WriteManifest() {
 
 Result<int64_t> Collection::AppendWal(const WalRecord& record) {
   int64_t seq = next_seq_++;
-  RETURN_IF_ERROR(store_->Put(Prefix() + "wal/" + Seq(seq), EncodeWal(schema_, record)));
+  std::string key = Prefix() + "wal/" + Seq(seq);
+  WalImage image = EncodeWalImage(schema_, record);
+  if (image.size() < kWalBufferMin) {
+    RETURN_IF_ERROR(store_->Put(key, EncodeWal(schema_, record)));
+  } else {
+    // A large record is assembled in memory from the client library, so the PUT takes the
+    // direct path when the store offers it; the buffer is kept for the next one.
+    if (!wal_buffer_ || wal_buffer_->size() < image.size()) {
+      wal_buffer_.reset();
+      ASSIGN_OR_RETURN(wal_buffer_, store_->Allocate(image.size() + image.size() / 4));
+    }
+    image.CopyTo(wal_buffer_->data());
+    RETURN_IF_ERROR(store_->Put(key, std::string_view(wal_buffer_->data(), image.size())));
+  }
   wal_seqs_.push_back(seq);
   // Bound the log: a manifest lets the records that only carried deletes go.
   if (wal_seqs_.size() > 512) RETURN_IF_ERROR(WriteManifest());

@@ -3,6 +3,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -109,6 +110,7 @@ void FloatLists::Expand(Json* v) const {
 namespace {
 struct Parsed {  // what the arrays set aside point into
   simdjson::dom::parser parser;
+  simdjson::dom::document doc;
   std::vector<simdjson::dom::element> arrays;
 };
 }  // namespace
@@ -119,8 +121,17 @@ Result<Json> ParseBody(const std::string& text, FloatLists* floats) {
   thread_local Parsed state;
   Parsed* parsed = &state;
   parsed->arrays.clear();
+  // Grow with headroom: bodies of one client vary a little in size, and each new largest one
+  // would otherwise reallocate (and page-fault in) the parser's buffers and tape.
+  if (text.size() > parsed->parser.capacity() || text.size() > parsed->doc.capacity()) {
+    size_t want = std::max<size_t>(text.size() + text.size() / 4, 1 << 20);
+    want = std::max(std::min(want, parsed->parser.max_capacity()), text.size());
+    if (parsed->parser.allocate(want) != simdjson::SUCCESS || parsed->doc.allocate(want) != simdjson::SUCCESS) {
+      return MilvusError(code::kBadRequestFormat, "invalid JSON body: out of memory");
+    }
+  }
   element doc;
-  auto error = parsed->parser.parse(text).get(doc);  // copies only when capacity is short
+  auto error = parsed->parser.parse_into_document(parsed->doc, text).get(doc);  // copies only when capacity is short
   if (error) {
     return MilvusError(code::kBadRequestFormat,
                        std::string("invalid JSON body: ") + simdjson::error_message(error));

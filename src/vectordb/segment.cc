@@ -186,22 +186,37 @@ Result<std::string_view> GetBlob(std::string_view& in) {
 }
 }  // namespace
 
-std::string EncodeWal(const Schema& schema, const WalRecord& r) {
-  std::string out(kWalMagic, sizeof(kWalMagic));
-  out.push_back(static_cast<char>(r.kind));
+WalImage EncodeWalImage(const Schema& schema, const WalRecord& r) {
+  WalImage out;
+  out.head.assign(kWalMagic, sizeof(kWalMagic));
+  out.head.push_back(static_cast<char>(r.kind));
   Json head = {{"partition", r.partition}, {"rows", r.batch.rows}};
-  PutBlob(out, head.dump());
+  PutBlob(out.head, head.dump());
   if (r.kind == WalRecord::kDelete) {
-    PutBlob(out, EncodeColumn(schema.pk_field().type, r.batch.columns[schema.pk]));
+    PutBlob(out.head, EncodeColumn(schema.pk_field().type, r.batch.columns[schema.pk]));
     return out;
   }
-  PutBlob(out, std::string_view(reinterpret_cast<const char*>(r.batch.vectors.data()),
-                                r.batch.vectors.size() * sizeof(float)));
+  out.vectors = std::string_view(reinterpret_cast<const char*>(r.batch.vectors.data()),
+                                 r.batch.vectors.size() * sizeof(float));
+  PutRaw<uint64_t>(out.head, out.vectors.size());  // the vectors' blob length; its bytes follow
   for (size_t i = 0; i < schema.fields.size(); i++) {
     if (static_cast<int>(i) == schema.vector) continue;
-    PutBlob(out, EncodeColumn(schema.fields[i].type, r.batch.columns[i]));
+    PutBlob(out.tail, EncodeColumn(schema.fields[i].type, r.batch.columns[i]));
   }
-  if (schema.dynamic) PutBlob(out, EncodeDocs(r.batch.meta));
+  if (schema.dynamic) PutBlob(out.tail, EncodeDocs(r.batch.meta));
+  return out;
+}
+
+void WalImage::CopyTo(char* out) const {
+  memcpy(out, head.data(), head.size());
+  if (!vectors.empty()) memcpy(out + head.size(), vectors.data(), vectors.size());
+  memcpy(out + head.size() + vectors.size(), tail.data(), tail.size());
+}
+
+std::string EncodeWal(const Schema& schema, const WalRecord& r) {
+  WalImage image = EncodeWalImage(schema, r);
+  std::string out(image.size(), '\0');
+  image.CopyTo(out.data());
   return out;
 }
 

@@ -77,6 +77,16 @@ struct WalRecord {
   Batch batch;  // kInsert: all columns; kDelete: only the primary key column, rows = key count
 };
 std::string EncodeWal(const Schema& schema, const WalRecord& record);
+// The same bytes in pieces, the vectors referenced rather than copied (valid while the record
+// is), so that a large record is copied once, into the memory it is sent from.
+struct WalImage {
+  std::string head;          // magic, kind, header; for inserts up to the vectors' length
+  std::string_view vectors;  // the insert's vectors
+  std::string tail;          // scalar columns, dynamic fields
+  size_t size() const { return head.size() + vectors.size() + tail.size(); }
+  void CopyTo(char* out) const;
+};
+WalImage EncodeWalImage(const Schema& schema, const WalRecord& record);
 Result<WalRecord> DecodeWal(const Schema& schema, std::string_view bytes);
 
 }  // namespace skyway::vectordb
