@@ -15,6 +15,7 @@
 #include <hnswlib/hnswlib.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -79,12 +80,46 @@ void AppendPod(std::string* out, const T& v) {
   out->append(reinterpret_cast<const char*>(&v), sizeof(T));
 }
 
+// COSINE without a normalized copy: a point is stored as its dim original floats followed by
+// 1/|x| (0 for a zero vector), so the graph holds the vectors exactly as given and the segment
+// need not keep them too. Distance 1 - ip(a, b) * a[dim] * b[dim], with hnswlib's (SIMD) inner
+// product over the first dim floats; a query is normalized, with 1 in the extra slot.
+class CosineSpace final : public hnswlib::SpaceInterface<float> {
+ public:
+  explicit CosineSpace(size_t dim) : ip_(dim) { param_.dim = dim; param_.ip = ip_.get_dist_func(); }
+  size_t get_data_size() override { return (param_.dim + 1) * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return &Distance; }
+  void* get_dist_func_param() override { return &param_; }
+
+  // x (dim floats) as stored: the floats, then 1/|x|.
+  static void Encode(const float* x, size_t dim, float* out) {
+    std::copy(x, x + dim, out);
+    const float norm = std::sqrt(InnerProduct(x, x, dim));
+    out[dim] = norm > 0 ? 1.0F / norm : 0.0F;
+  }
+
+ private:
+  struct Param {
+    size_t dim;  // first: hnswlib's inner product reads its dim from here
+    hnswlib::DISTFUNC<float> ip;
+  };
+  static float Distance(const void* a, const void* b, const void* param) {
+    const auto* p = static_cast<const Param*>(param);
+    const float ip = 1.0F - p->ip(a, b, param);
+    return 1.0F - ip * static_cast<const float*>(a)[p->dim] * static_cast<const float*>(b)[p->dim];
+  }
+
+  hnswlib::InnerProductSpace ip_;
+  Param param_{};
+};
+
 class HnswIndex final : public Index {
  public:
-  HnswIndex(IndexSpec spec, size_t dim, const float* vectors)
-      : spec_(std::move(spec)), dim_(dim), vectors_(vectors) {
+  HnswIndex(IndexSpec spec, size_t dim) : spec_(std::move(spec)), dim_(dim) {
     if (spec_.metric == Metric::kL2) {
       space_ = std::make_unique<hnswlib::L2Space>(dim);
+    } else if (spec_.metric == Metric::kCosine) {
+      space_ = std::make_unique<CosineSpace>(dim);
     } else {
       space_ = std::make_unique<hnswlib::InnerProductSpace>(dim);
     }
@@ -93,15 +128,14 @@ class HnswIndex final : public Index {
   const IndexSpec& spec() const override { return spec_; }
   size_t size() const override { return graph_->cur_element_count; }
   size_t dim() const override { return dim_; }
-  bool holds_vectors() const override { return spec_.metric != Metric::kCosine; }
+  bool holds_vectors() const override { return true; }
   Result<std::vector<std::vector<Hit>>> Search(const float* queries, size_t nq, size_t k,
                                                const Params& params,
                                                const RowFilter* filter) const override;
   Result<std::string> Serialize() const override;
   void Reconstruct(int64_t row, float* out) const override;
 
-  // base: the vectors as the graph keeps them (normalized for COSINE).
-  Status Build(const float* base, size_t n, size_t m, size_t ef_construction, int threads);
+  Status Build(const float* vectors, size_t n, size_t m, size_t ef_construction, int threads);
   Status Load(std::string_view payload, size_t n);
 
  private:
@@ -113,6 +147,14 @@ class HnswIndex final : public Index {
                           bool* gave_up) const;
   std::vector<Hit> ScanAll(const float* query, size_t k, const RowFilter* filter) const;
   std::vector<Hit> ToHits(MaxHeap* top, const float* query, size_t k) const;
+  const float* VectorOf(tableint id) const {
+    return reinterpret_cast<const float*>(graph_->getDataByInternalId(id));
+  }
+  // The similarity of a (normalized, for COSINE) query to a point, computed in full.
+  float Similarity(const float* query, tableint id) const {
+    const float ip = InnerProduct(query, VectorOf(id), dim_);
+    return spec_.metric == Metric::kCosine ? ip * VectorOf(id)[dim_] : ip;
+  }
   float Distance(const float* query, tableint id) const {
     return graph_->fstdistfunc_(query, graph_->getDataByInternalId(id), graph_->dist_func_param_);
   }
@@ -122,7 +164,6 @@ class HnswIndex final : public Index {
 
   IndexSpec spec_;
   size_t dim_;
-  const float* vectors_;  // the caller's, when it gave them (may be null)
   std::unique_ptr<hnswlib::SpaceInterface<float>> space_;
   std::unique_ptr<Graph> graph_;
   std::vector<tableint> id_of_row_;
@@ -135,15 +176,22 @@ Result<std::vector<std::vector<Hit>>> HnswIndex::Search(const float* queries, si
   const size_t ef = std::max(static_cast<size_t>(ef_param), k);
   std::vector<std::vector<Hit>> results(nq);
   if (nq == 0 || k == 0 || size() == 0) return results;
-  std::vector<float> normalized;
+  // COSINE queries: normalized, with 1 in the extra slot of a stored point.
+  const size_t stride = spec_.metric == Metric::kCosine ? dim_ + 1 : dim_;
+  std::vector<float> padded;
   if (spec_.metric == Metric::kCosine) {
-    normalized = NormalizedCopy(queries, nq, dim_);
-    queries = normalized.data();
+    std::vector<float> normalized = NormalizedCopy(queries, nq, dim_);
+    padded.resize(nq * stride);
+    for (size_t q = 0; q < nq; ++q) {
+      std::memcpy(&padded[q * stride], &normalized[q * dim_], dim_ * sizeof(float));
+      padded[q * stride + dim_] = 1.0F;
+    }
+    queries = padded.data();
   }
   const int64_t count = static_cast<int64_t>(nq);
 #pragma omp parallel for schedule(dynamic) if (count >= 16)
   for (int64_t q = 0; q < count; ++q) {
-    results[q] = SearchOne(queries + q * dim_, k, ef, filter);
+    results[q] = SearchOne(queries + q * stride, k, ef, filter);
   }
   return results;
 }
@@ -256,12 +304,7 @@ std::vector<Hit> HnswIndex::ToHits(MaxHeap* top, const float* query, size_t k) c
   std::vector<Hit> hits(top->size());
   for (size_t i = hits.size(); i-- > 0; top->pop()) {
     const auto [distance, id] = top->top();
-    float score = distance;
-    if (spec_.metric != Metric::kL2) {
-      score = InnerProduct(query, reinterpret_cast<const float*>(graph_->getDataByInternalId(id)),
-                           dim_);
-    }
-    hits[i] = {RowOf(id), score};
+    hits[i] = {RowOf(id), spec_.metric == Metric::kL2 ? distance : Similarity(query, id)};
   }
   if (spec_.metric != Metric::kL2) {
     std::stable_sort(hits.begin(), hits.end(),
@@ -274,31 +317,37 @@ std::vector<Hit> HnswIndex::ScanAll(const float* query, size_t k, const RowFilte
   TopK top(k);
   for (size_t row = 0; row < id_of_row_.size(); ++row) {
     if (filter != nullptr && !(*filter)(static_cast<int64_t>(row))) continue;
-    const auto* y = reinterpret_cast<const float*>(graph_->getDataByInternalId(id_of_row_[row]));
-    const float d =
-        spec_.metric == Metric::kL2 ? L2Sqr(query, y, dim_) : -InnerProduct(query, y, dim_);
+    const tableint id = id_of_row_[row];
+    const float d = spec_.metric == Metric::kL2 ? L2Sqr(query, VectorOf(id), dim_)
+                                                : -Similarity(query, id);
     top.Push(d, static_cast<int64_t>(row));
   }
   return top.Take(spec_.metric);
 }
 
 void HnswIndex::Reconstruct(int64_t row, float* out) const {
-  if (holds_vectors()) {
-    std::memcpy(out, graph_->getDataByInternalId(id_of_row_[row]), dim_ * sizeof(float));
-  } else if (vectors_ != nullptr) {
-    std::memcpy(out, vectors_ + row * dim_, dim_ * sizeof(float));
-  } else {
-    std::fill(out, out + dim_, 0.0F);
-  }
+  std::memcpy(out, VectorOf(id_of_row_[row]), dim_ * sizeof(float));
 }
 
 // The first point alone, then the rest from `threads` threads, as hnswlib's Python bindings.
-Status HnswIndex::Build(const float* base, size_t n, size_t m, size_t ef_construction,
+Status HnswIndex::Build(const float* vectors, size_t n, size_t m, size_t ef_construction,
                         int threads) {
+  const bool cosine = spec_.metric == Metric::kCosine;
+  // addPoint copies the point into the graph: a COSINE point goes through a per-call scratch.
+  auto add = [&](size_t i, std::vector<float>* scratch) {
+    const float* point = vectors + i * dim_;
+    if (cosine) {
+      scratch->resize(dim_ + 1);
+      CosineSpace::Encode(point, dim_, scratch->data());
+      point = scratch->data();
+    }
+    graph_->addPoint(point, i);
+  };
   try {
     graph_ = std::make_unique<Graph>(space_.get(), std::max<size_t>(n, 1), m, ef_construction,
                                      kRandomSeed);
-    if (n > 0) graph_->addPoint(base, 0);
+    std::vector<float> scratch;
+    if (n > 0) add(0, &scratch);
   } catch (const std::exception& e) {
     return Status::Internal(std::string("hnswlib build: ") + e.what());
   }
@@ -306,9 +355,10 @@ Status HnswIndex::Build(const float* base, size_t n, size_t m, size_t ef_constru
   std::mutex error_mutex;
   std::string error;
   auto add_points = [&] {
+    std::vector<float> scratch;
     for (size_t i = next++; i < n; i = next++) {
       try {
-        graph_->addPoint(base + i * dim_, i);
+        add(i, &scratch);
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(error_mutex);
         error = e.what();
@@ -457,14 +507,8 @@ Result<std::unique_ptr<Index>> BuildHnswIndex(const IndexSpec& spec, const float
       int64_t ef_construction,
       IntParam(spec.params, "efConstruction", kDefaultEfConstruction, 1, kMaxEfConstruction));
   if (n > std::numeric_limits<tableint>::max()) return Status::Invalid("HNSW: too many rows");
-  std::vector<float> normalized;
-  const float* base = vectors;
-  if (spec.metric == Metric::kCosine) {
-    normalized = NormalizedCopy(vectors, n, dim);
-    base = normalized.data();
-  }
-  auto index = std::make_unique<HnswIndex>(spec, dim, vectors);
-  RETURN_IF_ERROR(index->Build(base, n, m, ef_construction, threads));
+  auto index = std::make_unique<HnswIndex>(spec, dim);
+  RETURN_IF_ERROR(index->Build(vectors, n, m, ef_construction, threads));
   return std::unique_ptr<Index>(std::move(index));
 }
 
@@ -477,7 +521,7 @@ Result<std::unique_ptr<Index>> LoadHnswIndex(const IndexSpec& spec, std::string_
     return Status::Invalid("serialized index has " + std::to_string(header.n) + " rows, got " +
                            std::to_string(n) + " vectors");
   }
-  auto index = std::make_unique<HnswIndex>(spec, dim, vectors);
+  auto index = std::make_unique<HnswIndex>(spec, dim);
   RETURN_IF_ERROR(index->Load(payload, header.n));
   return std::unique_ptr<Index>(std::move(index));
 }

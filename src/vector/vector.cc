@@ -254,8 +254,10 @@ Status ValidateSpec(const IndexSpec& spec, size_t dim) {
 
 bool HoldsVectors(const IndexSpec& spec) {
   Result<IndexType> type = internal::ParseIndexType(spec.type);
-  if (!type.ok() || spec.metric == Metric::kCosine) return false;
-  return *type == IndexType::kIvfFlat || *type == IndexType::kHnsw;
+  if (!type.ok()) return false;
+  // HNSW keeps COSINE points as given (with their inverse norm); faiss's IVF_FLAT keeps them
+  // normalized, so the segment keeps the originals.
+  return *type == IndexType::kHnsw || (*type == IndexType::kIvfFlat && spec.metric != Metric::kCosine);
 }
 
 std::vector<std::vector<Hit>> ExactSearch(Metric metric, const float* vectors, size_t n, size_t dim,
