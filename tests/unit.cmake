@@ -19,3 +19,9 @@ target_include_directories(vector_test PRIVATE ${HNSWLIB_INCLUDE_DIR})
 skyway_unit_test(vectordb_test ${CMAKE_CURRENT_SOURCE_DIR}/vectordb/filter_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/vectordb/vectordb_test.cc ${CMAKE_CURRENT_SOURCE_DIR}/vectordb/collection_test.cc)
 target_link_libraries(vectordb_test PRIVATE skyway_vectordb)
+skyway_unit_test(cagra_test ${CMAKE_CURRENT_SOURCE_DIR}/vector/cagra_test.cc)
+target_link_libraries(cagra_test PRIVATE skyway_vector)
+# GPU kernels against the CPU reference: label gpu, and every test skips without a device.
+add_executable(gpu_test ${CMAKE_CURRENT_SOURCE_DIR}/vector/gpu_test.cc)
+target_link_libraries(gpu_test PRIVATE skyway_vector GTest::gtest GTest::gtest_main)
+gtest_discover_tests(gpu_test PROPERTIES LABELS gpu DISCOVERY_TIMEOUT 60)

@@ -15,9 +15,11 @@
 
 namespace skyway::vector::internal {
 
-enum class IndexType : uint8_t { kFlat = 1, kIvfFlat = 2, kIvfPq = 3, kHnsw = 4 };
+enum class IndexType : uint8_t {
+  kFlat = 1, kIvfFlat = 2, kIvfPq = 3, kHnsw = 4, kGpuCagra = 5, kGpuBruteForce = 6
+};
 
-// "FLAT", "IVF_FLAT", "IVF_PQ", "HNSW" (case-insensitive). Errors: kInvalidArgument.
+// "FLAT", "IVF_FLAT", "IVF_PQ", "HNSW", "GPU_CAGRA", "GPU_BRUTE_FORCE" (case-insensitive). Errors: kInvalidArgument.
 Result<IndexType> ParseIndexType(std::string_view name);
 
 // The integer parameter `name` in [lo, hi], or def when absent. Errors: kInvalidArgument naming
@@ -28,6 +30,7 @@ Result<int64_t> IntParam(const Params& params, const char* name, int64_t def, in
 // Build parameters, checked against dim (ValidateSpec's per-family halves).
 Status ValidateIvfParams(IndexType type, const Params& params, size_t dim);
 Status ValidateHnswParams(const Params& params);
+Status ValidateCagraParams(const Params& params);
 
 // Distance kernels. Debian's faiss is built for baseline x86-64, where its fvec_* fall back to
 // scalar loops; these keep 16 independent lanes, which the compiler vectorizes.
@@ -116,6 +119,13 @@ Result<std::unique_ptr<Index>> BuildHnswIndex(const IndexSpec& spec, const float
                                               size_t dim, int threads);
 Result<std::unique_ptr<Index>> LoadHnswIndex(const IndexSpec& spec, std::string_view bytes,
                                              const float* vectors, size_t n, size_t dim);
+
+Result<std::unique_ptr<Index>> BuildCagraIndex(const IndexSpec& spec, const float* vectors,
+                                               size_t n, size_t dim);
+Result<std::unique_ptr<Index>> LoadCagraIndex(const IndexSpec& spec, std::string_view bytes,
+                                              const float* vectors, size_t n, size_t dim);
+Result<std::unique_ptr<Index>> MakeGpuBruteForceIndex(const IndexSpec& spec, const float* vectors,
+                                                      size_t n, size_t dim);
 
 // Threads to use for a build: threads, or all cores when threads <= 0.
 int BuildThreads(int threads);

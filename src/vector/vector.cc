@@ -18,6 +18,8 @@ Result<IndexType> ParseIndexType(std::string_view name) {
   if (EqualsIgnoreCase(name, "IVF_FLAT")) return IndexType::kIvfFlat;
   if (EqualsIgnoreCase(name, "IVF_PQ")) return IndexType::kIvfPq;
   if (EqualsIgnoreCase(name, "HNSW")) return IndexType::kHnsw;
+  if (EqualsIgnoreCase(name, "GPU_CAGRA")) return IndexType::kGpuCagra;
+  if (EqualsIgnoreCase(name, "GPU_BRUTE_FORCE")) return IndexType::kGpuBruteForce;
   return Status::Invalid("unknown index type '" + std::string(name) +
                          "' (known: FLAT, IVF_FLAT, IVF_PQ, HNSW)");
 }
@@ -232,7 +234,9 @@ float Score(Metric metric, const float* a, const float* b, size_t dim) {
   return static_cast<float>(acc / std::sqrt(na * nb));
 }
 
-std::vector<std::string> IndexTypes() { return {"FLAT", "IVF_FLAT", "IVF_PQ", "HNSW"}; }
+std::vector<std::string> IndexTypes() {
+  return {"FLAT", "IVF_FLAT", "IVF_PQ", "HNSW", "GPU_CAGRA", "GPU_BRUTE_FORCE"};
+}
 
 Status ValidateSpec(const IndexSpec& spec, size_t dim) {
   if (dim < 1) return Status::Invalid("vector dim must be at least 1");
@@ -248,6 +252,10 @@ Status ValidateSpec(const IndexSpec& spec, size_t dim) {
       return internal::ValidateIvfParams(type, spec.params, dim);
     case IndexType::kHnsw:
       return internal::ValidateHnswParams(spec.params);
+    case IndexType::kGpuCagra:
+      return internal::ValidateCagraParams(spec.params);
+    case IndexType::kGpuBruteForce:
+      return Status::Ok();
   }
   return Status::Invalid("unknown index type");
 }
@@ -295,6 +303,10 @@ Result<std::unique_ptr<Index>> BuildIndex(const IndexSpec& spec, const float* ve
       return internal::BuildIvfIndex(spec, type, vectors, n, dim, threads);
     case IndexType::kHnsw:
       return internal::BuildHnswIndex(spec, vectors, n, dim, threads);
+    case IndexType::kGpuCagra:
+      return internal::BuildCagraIndex(spec, vectors, n, dim);
+    case IndexType::kGpuBruteForce:
+      return internal::MakeGpuBruteForceIndex(spec, vectors, n, dim);
   }
   return Status::Invalid("unknown index type");
 }
@@ -304,12 +316,16 @@ Result<std::unique_ptr<Index>> LoadIndex(const IndexSpec& spec, std::string_view
   RETURN_IF_ERROR(ValidateSpec(spec, dim));
   ASSIGN_OR_RETURN(IndexType type, internal::ParseIndexType(spec.type));
   switch (type) {
-    case IndexType::kFlat: {
+    case IndexType::kFlat:
+    case IndexType::kGpuBruteForce: {
       internal::BlobHeader header;
       RETURN_IF_ERROR(internal::DecodeHeader(bytes, type, spec.metric, dim, &header).status());
       if (header.n != n || (vectors == nullptr && n > 0)) {
-        return Status::Invalid("FLAT index of " + std::to_string(header.n) +
+        return Status::Invalid(spec.type + " index of " + std::to_string(header.n) +
                                " rows needs the caller's vectors, got " + std::to_string(n));
+      }
+      if (type == IndexType::kGpuBruteForce) {
+        return internal::MakeGpuBruteForceIndex(spec, vectors, n, dim);
       }
       return std::unique_ptr<Index>(new FlatIndex(spec, vectors, n, dim));
     }
@@ -318,6 +334,8 @@ Result<std::unique_ptr<Index>> LoadIndex(const IndexSpec& spec, std::string_view
       return internal::LoadIvfIndex(spec, type, bytes, vectors, n, dim);
     case IndexType::kHnsw:
       return internal::LoadHnswIndex(spec, bytes, vectors, n, dim);
+    case IndexType::kGpuCagra:
+      return internal::LoadCagraIndex(spec, bytes, vectors, n, dim);
   }
   return Status::Invalid("unknown index type");
 }

@@ -97,6 +97,12 @@ const std::vector<Case>& Cases() {
       {"IVF_FLAT", {{"nlist", "64"}}, {{"nprobe", "16"}}, 0.95},
       {"IVF_PQ", {{"nlist", "64"}, {"m", "16"}, {"nbits", "6"}}, {{"nprobe", "16"}}, 0.65},
       {"HNSW", {{"M", "16"}, {"efConstruction", "100"}}, {{"ef", "64"}}, 0.95},
+      // Built on the CPU here unless a GPU is present: the same graph either way.
+      {"GPU_CAGRA",
+       {{"intermediate_graph_degree", "64"}, {"graph_degree", "32"}},
+       {{"itopk_size", "64"}},
+       0.95},
+      {"GPU_BRUTE_FORCE", {}, {}, 1.0},
   };
   return cases;
 }
@@ -155,7 +161,8 @@ TEST(VectorTest, MetricsAndTypes) {
   EXPECT_EQ(*ParseMetric("L2"), Metric::kL2);
   EXPECT_EQ(ParseMetric("hamming").status().code(), Code::kInvalidArgument);
   EXPECT_STREQ(MetricName(Metric::kIP), "IP");
-  EXPECT_EQ(IndexTypes(), (std::vector<std::string>{"FLAT", "IVF_FLAT", "IVF_PQ", "HNSW"}));
+  EXPECT_EQ(IndexTypes(), (std::vector<std::string>{"FLAT", "IVF_FLAT", "IVF_PQ", "HNSW",
+                                                     "GPU_CAGRA", "GPU_BRUTE_FORCE"}));
   const float a[] = {1, 2, 2}, b[] = {2, 0, 0}, zero[] = {0, 0, 0};
   EXPECT_FLOAT_EQ(Score(Metric::kL2, a, b, 3), 9);
   EXPECT_FLOAT_EQ(Score(Metric::kIP, a, b, 3), 2);
@@ -176,6 +183,9 @@ TEST(VectorTest, BadParamsAreInvalidArgument) {
       {Spec("IVF_PQ", Metric::kL2, {{"m", "4"}, {"nbits", "17"}}), 8},
       {Spec("HNSW", Metric::kL2, {{"M", "1"}}), 8},
       {Spec("HNSW", Metric::kL2, {{"efConstruction", "x"}}), 8},
+      {Spec("GPU_CAGRA", Metric::kL2, {{"graph_degree", "0"}}), 8},
+      {Spec("GPU_CAGRA", Metric::kL2, {{"intermediate_graph_degree", "2000"}}), 8},
+      {Spec("GPU_CAGRA", Metric::kL2, {{"intermediate_graph_degree", "32"}, {"graph_degree", "64"}}), 8},
   };
   for (const auto& [spec, dim] : bad) {
     SCOPED_TRACE(spec.type);
@@ -268,7 +278,9 @@ TEST_F(VectorIndexTest, FilteredSearch) {
   const std::map<std::string, std::pair<double, double>> min_recall = {{"FLAT", {1.0, 1.0}},
                                                                        {"IVF_FLAT", {0.7, 0.95}},
                                                                        {"IVF_PQ", {0.7, 0.75}},
-                                                                       {"HNSW", {0.9, 0.9}}};
+                                                                       {"HNSW", {0.9, 0.9}},
+                                                                       {"GPU_CAGRA", {0.9, 0.9}},
+                                                                       {"GPU_BRUTE_FORCE", {1.0, 1.0}}};
   for (const Case& c : Cases()) {
     for (Metric m : kMetrics) {
       SCOPED_TRACE(c.type + " " + MetricName(m));
@@ -430,6 +442,10 @@ TEST(VectorFashionMnistTest, RecallAgainstExact) {
        0.65},
       {"HNSW", Metric::kL2, {{"M", "16"}, {"efConstruction", "64"}}, {{"ef", "64"}}, 0.95},
       {"HNSW", Metric::kCosine, {{"M", "16"}, {"efConstruction", "64"}}, {{"ef", "64"}}, 0.95},
+      {"GPU_CAGRA", Metric::kL2, {{"intermediate_graph_degree", "64"}, {"graph_degree", "32"}},
+       {{"itopk_size", "64"}}, 0.95},
+      {"GPU_CAGRA", Metric::kCosine, {{"intermediate_graph_degree", "64"}, {"graph_degree", "32"}},
+       {{"itopk_size", "64"}}, 0.95},
   };
   for (const auto& [type, metric, build, search, min_recall] : cases) {
     auto index = MustBuild(Spec(type, metric, build), base.data(), kBase, kMnistDim);

@@ -1,0 +1,243 @@
+// CAGRA's CPU half: the exact kNN graph, the graph optimisation and the search.
+#include "vector/gpu/cagra.h"
+
+#include <algorithm>
+#include <mutex>
+#include <numeric>
+
+#include "vector/internal.h"
+
+namespace skyway::vector::cagra {
+namespace {
+
+// Rows marked in one search, reset in O(1) by bumping the epoch. Borrowed from a pool so that
+// concurrent searches do not share one.
+struct Visited {
+  std::vector<uint32_t> mark;
+  uint32_t epoch = 0;
+  void Begin(size_t n) {
+    if (mark.size() != n || epoch == UINT32_MAX) {
+      mark.assign(n, 0);
+      epoch = 0;
+    }
+    ++epoch;
+  }
+  bool TestAndSet(uint32_t row) {
+    if (mark[row] == epoch) return true;
+    mark[row] = epoch;
+    return false;
+  }
+};
+
+class VisitedPool {
+ public:
+  std::unique_ptr<Visited> Take() {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) return std::make_unique<Visited>();
+    auto v = std::move(free_.back());
+    free_.pop_back();
+    return v;
+  }
+  void Give(std::unique_ptr<Visited> v) {
+    std::lock_guard lock(mu_);
+    if (free_.size() < 64) free_.push_back(std::move(v));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Visited>> free_;
+};
+
+VisitedPool& Pool() {
+  static VisitedPool* pool = new VisitedPool();  // never destroyed: searches may outlive statics
+  return *pool;
+}
+
+uint64_t SplitMix(uint64_t* state) {
+  uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// Smaller is closer; see SearchParams for the COSINE convention.
+float DistanceTo(Metric metric, const float* query, const float* row, float inv_norm, size_t dim) {
+  if (metric == Metric::kL2) return internal::L2Sqr(query, row, dim);
+  const float ip = internal::InnerProduct(query, row, dim);
+  return metric == Metric::kCosine ? -ip * inv_norm : -ip;
+}
+
+struct Entry {
+  float distance;
+  uint32_t row;
+  bool explored;
+};
+
+}  // namespace
+
+std::vector<uint32_t> ExactKnnGraph(Metric metric, const float* vectors, size_t n, size_t dim,
+                                    size_t k) {
+  std::vector<uint32_t> graph(n * k);
+  constexpr size_t kChunk = 4096;  // queries per ExactSearch call, to bound the hit lists
+  for (size_t first = 0; first < n; first += kChunk) {
+    const size_t count = std::min(kChunk, n - first);
+    auto hits = ExactSearch(metric, vectors, n, dim, vectors + first * dim, count, k + 1, nullptr);
+    for (size_t q = 0; q < count; ++q) {
+      const size_t self = first + q;
+      uint32_t* out = &graph[self * k];
+      size_t m = 0;
+      for (const Hit& h : hits[q]) {
+        if (static_cast<size_t>(h.row) == self || m == k) continue;
+        out[m++] = static_cast<uint32_t>(h.row);
+      }
+      for (; m < k; ++m) out[m] = m > 0 ? out[m - 1] : static_cast<uint32_t>((self + 1) % n);
+    }
+  }
+  return graph;
+}
+
+std::vector<uint32_t> PruneByDetours(const uint32_t* knn, size_t n, size_t k_init, size_t degree) {
+  std::vector<uint32_t> pruned(n * degree);
+  const int64_t rows = static_cast<int64_t>(n);
+#pragma omp parallel
+  {
+    // rank_of[y] is y's rank in the current row's list when tag[y] names that row.
+    std::vector<uint32_t> tag(n, UINT32_MAX), rank_of(n, 0);
+    std::vector<uint32_t> detours(k_init), order(k_init);
+#pragma omp for schedule(dynamic, 256)
+    for (int64_t xi = 0; xi < rows; ++xi) {
+      const auto x = static_cast<uint32_t>(xi);
+      const uint32_t* list = knn + x * k_init;
+      for (size_t j = k_init; j-- > 0;) {  // backwards: a repeated row keeps its best rank
+        tag[list[j]] = x;
+        rank_of[list[j]] = static_cast<uint32_t>(j);
+      }
+      std::fill(detours.begin(), detours.end(), 0);
+      for (size_t i = 0; i < k_init; ++i) {
+        const uint32_t* via = knn + static_cast<size_t>(list[i]) * k_init;
+        for (size_t r = 0; r < k_init; ++r) {
+          const uint32_t y = via[r];
+          if (tag[y] != x) continue;
+          const size_t j = rank_of[y];
+          if (std::max(i, r) < j) ++detours[j];
+        }
+      }
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](uint32_t a, uint32_t b) { return detours[a] < detours[b]; });
+      for (size_t e = 0; e < degree; ++e) pruned[x * degree + e] = list[order[e]];
+    }
+  }
+  return pruned;
+}
+
+std::vector<uint32_t> AddReverseEdges(const uint32_t* pruned, size_t n, size_t degree) {
+  // Reverse lists, each ordered by (rank in the source's list, source row).
+  std::vector<size_t> start(n + 1, 0);
+  for (size_t e = 0; e < n * degree; ++e) ++start[pruned[e] + 1];
+  std::partial_sum(start.begin(), start.end(), start.begin());
+  std::vector<uint32_t> reverse(n * degree);
+  std::vector<size_t> fill(start.begin(), start.end() - 1);
+  for (size_t r = 0; r < degree; ++r) {  // rank-major, rows ascending: already in order
+    for (size_t x = 0; x < n; ++x) reverse[fill[pruned[x * degree + r]]++] = static_cast<uint32_t>(x);
+  }
+  std::vector<uint32_t> out(n * degree);
+  const int64_t rows = static_cast<int64_t>(n);
+#pragma omp parallel for schedule(static)
+  for (int64_t xi = 0; xi < rows; ++xi) {
+    const auto x = static_cast<size_t>(xi);
+    const uint32_t* own = pruned + x * degree;
+    uint32_t* dst = out.data() + x * degree;
+    size_t m = 0;
+    auto add = [&](uint32_t y) {
+      if (m == degree || y == x || std::find(dst, dst + m, y) != dst + m) return;
+      dst[m++] = y;
+    };
+    const size_t half = degree / 2;
+    for (size_t e = 0; e < half; ++e) add(own[e]);
+    for (size_t e = start[x]; e < start[x + 1]; ++e) add(reverse[e]);
+    for (size_t e = half; e < degree; ++e) add(own[e]);
+    // Only when the lists repeat rows (tiny graphs): pad with the nearest.
+    for (; m < degree; ++m) dst[m] = m > 0 ? dst[m - 1] : own[0];
+  }
+  return out;
+}
+
+std::vector<uint32_t> OptimizeGraph(const uint32_t* knn, size_t n, size_t k_init, size_t degree) {
+  std::vector<uint32_t> pruned = PruneByDetours(knn, n, k_init, degree);
+  return AddReverseEdges(pruned.data(), n, degree);
+}
+
+std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t degree,
+                        const float* vectors, const float* inv_norms, size_t dim,
+                        const float* query, size_t k, const SearchParams& params,
+                        const RowFilter* filter, uint64_t seed) {
+  if (n == 0 || k == 0) return {};
+  auto distance = [&](uint32_t row) {
+    return DistanceTo(metric, query, vectors + row * dim, inv_norms ? inv_norms[row] : 1.0F, dim);
+  };
+  const size_t width = std::max<size_t>(1, params.search_width);
+  const size_t list_size = std::max(params.itopk, k);
+  const size_t max_iterations =
+      params.max_iterations > 0 ? params.max_iterations : 2 * (list_size / width) + 16;
+  std::unique_ptr<Visited> visited = Pool().Take();
+  visited->Begin(n);
+  std::vector<Entry> list, fresh;
+  list.reserve(list_size + width * degree);
+  internal::TopK accepted(k);
+  auto consider = [&](uint32_t row) {
+    if (visited->TestAndSet(row)) return;
+    const float d = distance(row);
+    fresh.push_back({d, row, false});
+    if (filter == nullptr || (*filter)(row)) accepted.Push(d, row);
+  };
+  auto merge = [&] {
+    list.insert(list.end(), fresh.begin(), fresh.end());
+    fresh.clear();
+    auto closer = [](const Entry& a, const Entry& b) {
+      return a.distance < b.distance || (a.distance == b.distance && a.row < b.row);
+    };
+    if (list.size() > list_size) {
+      std::partial_sort(list.begin(), list.begin() + list_size, list.end(), closer);
+      list.resize(list_size);
+    } else {
+      std::sort(list.begin(), list.end(), closer);
+    }
+  };
+  // Random entry points: CAGRA's search_width x degree, but at least 4 x the list, so that a
+  // graph of well-separated clusters (whose kNN edges rarely leave a cluster) is entered in the
+  // query's cluster too.
+  const size_t seeds = std::min(
+      n, params.random_seeds > 0 ? params.random_seeds : std::max(width * degree, 4 * list_size));
+  uint64_t state = seed;
+  for (size_t s = 0; s < seeds; ++s) consider(static_cast<uint32_t>(SplitMix(&state) % n));
+  merge();
+  std::vector<uint32_t> parents;
+  for (size_t iteration = 0; iteration < max_iterations; ++iteration) {
+    parents.clear();
+    for (Entry& e : list) {
+      if (parents.size() == width) break;
+      if (!e.explored) {
+        e.explored = true;
+        parents.push_back(e.row);
+      }
+    }
+    if (parents.empty() && iteration >= params.min_iterations) break;
+    for (uint32_t p : parents) {
+      const uint32_t* edges = graph + static_cast<size_t>(p) * degree;
+      for (size_t e = 0; e < degree; ++e) consider(edges[e]);
+    }
+    merge();
+  }
+  Pool().Give(std::move(visited));
+  if (filter != nullptr && accepted.size() < k) {  // a selective filter: scan what it accepts
+    internal::TopK scan(k);
+    for (size_t row = 0; row < n; ++row) {
+      if ((*filter)(static_cast<int64_t>(row))) scan.Push(distance(static_cast<uint32_t>(row)), row);
+    }
+    return scan.Take(metric);
+  }
+  return accepted.Take(metric);
+}
+
+}  // namespace skyway::vector::cagra

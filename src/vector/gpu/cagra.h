@@ -1,0 +1,54 @@
+// CAGRA (Ootomo et al., arXiv 2308.15136): a fixed-degree proximity graph built from a kNN
+// graph by rank-based edge reordering and reverse edges, searched with an internal top-k list
+// that expands its best unexplored nodes a few at a time. The graph is a plain N x degree
+// uint32 array, so a graph built on a GPU is searched on CPU-only nodes too.
+//
+// This header is the CPU half: the reference the GPU kernels are checked against, the build
+// used when no GPU is present, and the CPU search. Private to vector/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "vector/vector.h"
+
+namespace skyway::vector::cagra {
+
+// Each row's k nearest other rows (n x k, nearest first; ties by row), exact. A row with fewer
+// than k others (n <= k) repeats its last neighbour. REQUIRES: n >= 2, k >= 1.
+std::vector<uint32_t> ExactKnnGraph(Metric metric, const float* vectors, size_t n, size_t dim,
+                                    size_t k);
+
+// Rank-based reordering (CAGRA section 3.2.1): the edge from x to its rank-j neighbour y has a
+// detour when some neighbour z of x at rank i < j lists y at a rank r with max(i, r) < j. Each
+// row keeps the `degree` edges with the fewest detours (rank breaks ties). knn: n x k_init.
+// REQUIRES: degree <= k_init.
+std::vector<uint32_t> PruneByDetours(const uint32_t* knn, size_t n, size_t k_init, size_t degree);
+
+// Reverse edges (section 3.2.2): row x keeps its first degree/2 pruned edges, then the rows
+// whose pruned lists name x (by their rank of x, then row), then the rest of its own, without
+// repeats, to exactly `degree` edges. pruned: n x degree.
+std::vector<uint32_t> AddReverseEdges(const uint32_t* pruned, size_t n, size_t degree);
+
+// Both steps: the search graph from a kNN graph. REQUIRES: degree <= k_init.
+std::vector<uint32_t> OptimizeGraph(const uint32_t* knn, size_t n, size_t k_init, size_t degree);
+
+struct SearchParams {
+  size_t itopk = 64;         // internal top-k list (at least k)
+  size_t search_width = 1;   // nodes expanded per iteration
+  size_t min_iterations = 0;
+  size_t max_iterations = 0;  // 0: enough to explore the list several times over
+  size_t random_seeds = 0;    // random entry candidates; 0: max(search_width * degree, 4 * itopk)
+};
+
+// Searches the graph (n x degree) for the k nearest rows of one query: hits best first, scores
+// as vector.h says. COSINE: query normalized, inv_norms the rows' 1/|x| (else null). A filter
+// keeps rejected rows as waypoints; when the walk ends with fewer than k accepted rows, an exact
+// scan of the accepted rows answers.
+std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t degree,
+                        const float* vectors, const float* inv_norms, size_t dim,
+                        const float* query, size_t k, const SearchParams& params,
+                        const RowFilter* filter, uint64_t seed);
+
+}  // namespace skyway::vector::cagra

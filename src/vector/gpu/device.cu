@@ -1,0 +1,503 @@
+// The CUDA side of the GPU indexes (see device.h).
+//
+// Exact top-k by GEMM: for a tile of query rows and a tile of base rows, cuBLAS computes the
+// dot products; a selection kernel (one block per query row) turns them into distances and
+// merges them, K2 at a time, into the row's running top-K2 held in shared memory with a bitonic
+// sort; chunks with nothing better than the current K2-th are skipped, which after the first
+// tiles is almost all of them.
+//
+// Detours: one block per row x; x's kNN list goes into a shared-memory hash (row -> rank), the
+// block walks every (i, r) pair of "the r-th neighbour of x's i-th neighbour" and counts the
+// detours of each of x's edges; a bitonic sort of (detours, rank) keys orders the edges.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+
+#include "vector/gpu/device.h"
+
+namespace skyway::vector::gpu {
+namespace {
+
+constexpr float kInf = 3.402823466e+38F;
+constexpr uint32_t kNone = 0xFFFFFFFFu;
+constexpr int kThreads = 256;
+constexpr size_t kQueryTile = 8192;
+constexpr size_t kBaseTile = 8192;
+constexpr size_t kMaxK = 1024;
+
+#define CUDA_OR_RETURN(expr)                                                                     \
+  do {                                                                                           \
+    cudaError_t err_ = (expr);                                                                   \
+    if (err_ != cudaSuccess) {                                                                   \
+      return Status::Internal(std::string("CUDA: ") + #expr + ": " + cudaGetErrorString(err_)); \
+    }                                                                                            \
+  } while (0)
+
+#define CUBLAS_OR_RETURN(expr)                                                              \
+  do {                                                                                      \
+    cublasStatus_t st_ = (expr);                                                            \
+    if (st_ != CUBLAS_STATUS_SUCCESS) {                                                     \
+      return Status::Internal(std::string("cuBLAS: ") + #expr + " failed (" +              \
+                              std::to_string(static_cast<int>(st_)) + ")");                 \
+    }                                                                                       \
+  } while (0)
+
+// Device memory freed on scope exit.
+template <typename T>
+class DeviceArray {
+ public:
+  DeviceArray() = default;
+  ~DeviceArray() {
+    if (ptr_ != nullptr) cudaFree(ptr_);
+  }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  Status Allocate(size_t count) {
+    CUDA_OR_RETURN(cudaMalloc(reinterpret_cast<void**>(&ptr_), std::max<size_t>(count, 1) * sizeof(T)));
+    return Status::Ok();
+  }
+  T* get() const { return ptr_; }
+
+ private:
+  T* ptr_ = nullptr;
+};
+
+// cuBLAS is opened on first use rather than linked: libcublasLt alone is over 500 MB, and
+// every `skyway` command (a server, a cp) would map and relocate it at start.
+struct BlasApi {
+  decltype(&cublasCreate_v2) create = nullptr;
+  decltype(&cublasDestroy_v2) destroy = nullptr;
+  decltype(&cublasSgemm_v2) sgemm = nullptr;
+  std::string error;
+};
+
+const BlasApi& Cublas() {
+  static const BlasApi api = [] {
+    BlasApi a;
+    void* lib = nullptr;
+    for (const char* name : {"libcublas.so.13", "libcublas.so.12", "libcublas.so"}) {
+      if ((lib = dlopen(name, RTLD_NOW | RTLD_LOCAL)) != nullptr) break;
+    }
+    if (lib == nullptr) {
+      a.error = std::string("cannot open libcublas: ") + dlerror();
+      return a;
+    }
+    a.create = reinterpret_cast<decltype(a.create)>(dlsym(lib, "cublasCreate_v2"));
+    a.destroy = reinterpret_cast<decltype(a.destroy)>(dlsym(lib, "cublasDestroy_v2"));
+    a.sgemm = reinterpret_cast<decltype(a.sgemm)>(dlsym(lib, "cublasSgemm_v2"));
+    if (a.create == nullptr || a.destroy == nullptr || a.sgemm == nullptr) {
+      a.error = "libcublas lacks cublasCreate_v2/cublasSgemm_v2";
+      a.create = nullptr;
+    }
+    return a;
+  }();
+  return api;
+}
+
+class Blas {
+ public:
+  ~Blas() {
+    if (handle_ != nullptr) Cublas().destroy(handle_);
+  }
+  Status Init() {
+    if (Cublas().create == nullptr) return Status::Internal(Cublas().error);
+    CUBLAS_OR_RETURN(Cublas().create(&handle_));
+    return Status::Ok();
+  }
+  cublasHandle_t get() const { return handle_; }
+
+ private:
+  cublasHandle_t handle_ = nullptr;
+};
+
+size_t NextPow2(size_t v) {
+  size_t p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+enum MetricCode : int { kL2 = 0, kIP = 1, kCos = 2 };
+int CodeOf(Metric m) { return m == Metric::kL2 ? kL2 : m == Metric::kIP ? kIP : kCos; }
+
+// ---- kernels -------------------------------------------------------------------------------
+
+// Per row: squared norm (L2) or inverse norm (COSINE).
+__global__ void RowNorms(const float* v, size_t n, size_t dim, int metric, float* out) {
+  for (size_t row = blockIdx.x * blockDim.x + threadIdx.x; row < n; row += gridDim.x * blockDim.x) {
+    const float* x = v + row * dim;
+    float s = 0;
+    for (size_t i = 0; i < dim; ++i) s += x[i] * x[i];
+    out[row] = metric == kL2 ? s : (s > 0 ? rsqrtf(s) : 0.0F);
+  }
+}
+
+__device__ bool Before(float da, uint32_t ia, float db, uint32_t ib) {
+  return da < db || (da == db && ia < ib);
+}
+
+// Ascending by (distance, id); m a power of two; called by the whole block.
+__device__ void BitonicSortPairs(float* d, uint32_t* id, int m) {
+  for (int size = 2; size <= m; size <<= 1) {
+    for (int stride = size >> 1; stride > 0; stride >>= 1) {
+      __syncthreads();
+      for (int t = threadIdx.x; t < m / 2; t += blockDim.x) {
+        const int lo = 2 * stride * (t / stride) + (t % stride);
+        const int hi = lo + stride;
+        const bool ascending = (lo & size) == 0;
+        if (Before(d[hi], id[hi], d[lo], id[lo]) == ascending) {
+          const float td = d[lo];
+          d[lo] = d[hi];
+          d[hi] = td;
+          const uint32_t ti = id[lo];
+          id[lo] = id[hi];
+          id[hi] = ti;
+        }
+      }
+    }
+  }
+  __syncthreads();
+}
+
+__device__ void BitonicSortKeys(uint32_t* key, int m) {
+  for (int size = 2; size <= m; size <<= 1) {
+    for (int stride = size >> 1; stride > 0; stride >>= 1) {
+      __syncthreads();
+      for (int t = threadIdx.x; t < m / 2; t += blockDim.x) {
+        const int lo = 2 * stride * (t / stride) + (t % stride);
+        const int hi = lo + stride;
+        const bool ascending = (lo & size) == 0;
+        if ((key[hi] < key[lo]) == ascending) {
+          const uint32_t tk = key[lo];
+          key[lo] = key[hi];
+          key[hi] = tk;
+        }
+      }
+    }
+  }
+  __syncthreads();
+}
+
+// dots: tq x tc row-major (query row, base column). Merges the tile into each query row's
+// running top (tq x k2, ascending). Base rows are c0.., query rows q0.. (for self-exclusion).
+__global__ void SelectTopK(const float* dots, int tq, int tc, size_t c0, size_t q0,
+                           const float* base_norm, const float* query_norm, int metric,
+                           bool exclude_self, float* top_d, uint32_t* top_i, int k2) {
+  extern __shared__ unsigned char smem[];
+  float* sd = reinterpret_cast<float*>(smem);
+  uint32_t* si = reinterpret_cast<uint32_t*>(sd + 2 * k2);
+  const int row = blockIdx.x;
+  if (row >= tq) return;
+  const float* in = dots + static_cast<size_t>(row) * tc;
+  const size_t query = q0 + row;
+  const float qn = query_norm != nullptr ? query_norm[query] : 0.0F;
+  for (int t = threadIdx.x; t < k2; t += blockDim.x) {
+    sd[t] = top_d[static_cast<size_t>(row) * k2 + t];
+    si[t] = top_i[static_cast<size_t>(row) * k2 + t];
+  }
+  __syncthreads();
+  for (int start = 0; start < tc; start += k2) {
+    const float worst = sd[k2 - 1];
+    const uint32_t worst_id = si[k2 - 1];
+    int better = 0;
+    for (int t = threadIdx.x; t < k2; t += blockDim.x) {
+      const int j = start + t;
+      float dist = kInf;
+      uint32_t id = kNone;
+      if (j < tc) {
+        const size_t col = c0 + j;
+        const float dot = in[j];
+        if (metric == kL2) {
+          dist = fmaxf(base_norm[col] + qn - 2.0F * dot, 0.0F);
+        } else if (metric == kIP) {
+          dist = -dot;
+        } else {
+          dist = -dot * base_norm[col] * qn;
+        }
+        id = static_cast<uint32_t>(col);
+        if (exclude_self && col == query) {
+          dist = kInf;
+          id = kNone;
+        }
+      }
+      sd[k2 + t] = dist;
+      si[k2 + t] = id;
+      if (Before(dist, id, worst, worst_id)) better = 1;
+    }
+    if (!__syncthreads_or(better)) continue;
+    BitonicSortPairs(sd, si, 2 * k2);
+  }
+  __syncthreads();
+  for (int t = threadIdx.x; t < k2; t += blockDim.x) {
+    top_d[static_cast<size_t>(row) * k2 + t] = sd[t];
+    top_i[static_cast<size_t>(row) * k2 + t] = si[t];
+  }
+}
+
+__global__ void FillTop(float* d, uint32_t* id, size_t count) {
+  for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < count; i += gridDim.x * blockDim.x) {
+    d[i] = kInf;
+    id[i] = kNone;
+  }
+}
+
+__device__ uint32_t HashSlot(uint32_t v, uint32_t mask) { return (v * 2654435761u) & mask; }
+
+// One block per row x: counts detours of x's k edges and writes the `degree` with the fewest
+// (ties by rank). Shared: hash keys and ranks (table), the list, the counts, the sort keys.
+__global__ void DetourPrune(const uint32_t* knn, uint32_t n, int k, int degree, int table, int k2,
+                            uint32_t* out) {
+  extern __shared__ uint32_t s[];
+  uint32_t* hkey = s;
+  uint32_t* hval = hkey + table;
+  uint32_t* list = hval + table;
+  uint32_t* det = list + k;
+  uint32_t* keys = det + k;
+  const uint32_t mask = static_cast<uint32_t>(table - 1);
+  for (uint32_t x = blockIdx.x; x < n; x += gridDim.x) {
+    for (int t = threadIdx.x; t < table; t += blockDim.x) {
+      hkey[t] = kNone;
+      hval[t] = kNone;
+    }
+    for (int t = threadIdx.x; t < k; t += blockDim.x) {
+      list[t] = knn[static_cast<size_t>(x) * k + t];
+      det[t] = 0;
+    }
+    __syncthreads();
+    for (int t = threadIdx.x; t < k; t += blockDim.x) {
+      const uint32_t y = list[t];
+      uint32_t h = HashSlot(y, mask);
+      for (;;) {
+        const uint32_t prev = atomicCAS(&hkey[h], kNone, y);
+        if (prev == kNone || prev == y) {
+          atomicMin(&hval[h], static_cast<uint32_t>(t));
+          break;
+        }
+        h = (h + 1) & mask;
+      }
+    }
+    __syncthreads();
+    const int pairs = k * k;
+    for (int p = threadIdx.x; p < pairs; p += blockDim.x) {
+      const int i = p / k, r = p % k;
+      const uint32_t y = knn[static_cast<size_t>(list[i]) * k + r];
+      uint32_t h = HashSlot(y, mask);
+      while (hkey[h] != kNone) {
+        if (hkey[h] == y) {
+          const uint32_t j = hval[h];
+          if (static_cast<uint32_t>(max(i, r)) < j) atomicAdd(&det[j], 1u);
+          break;
+        }
+        h = (h + 1) & mask;
+      }
+    }
+    __syncthreads();
+    for (int t = threadIdx.x; t < k2; t += blockDim.x) keys[t] = t < k ? det[t] * 2048u + t : kNone;
+    BitonicSortKeys(keys, k2);
+    for (int e = threadIdx.x; e < degree; e += blockDim.x) {
+      out[static_cast<size_t>(x) * degree + e] = list[keys[e] & 2047u];
+    }
+    __syncthreads();
+  }
+}
+
+// ---- host side -----------------------------------------------------------------------------
+
+// vectors on the device: the caller's when they already are, else a copy.
+class DeviceRows {
+ public:
+  Status From(const float* host_or_device, size_t count) {
+    cudaPointerAttributes attr{};
+    if (cudaPointerGetAttributes(&attr, host_or_device) == cudaSuccess &&
+        attr.type == cudaMemoryTypeDevice) {
+      ptr_ = host_or_device;
+      return Status::Ok();
+    }
+    cudaGetLastError();  // clear a failed query of an unregistered host pointer
+    RETURN_IF_ERROR(copy_.Allocate(count));
+    CUDA_OR_RETURN(cudaMemcpy(copy_.get(), host_or_device, count * sizeof(float), cudaMemcpyDefault));
+    ptr_ = copy_.get();
+    return Status::Ok();
+  }
+  const float* get() const { return ptr_; }
+
+ private:
+  const float* ptr_ = nullptr;
+  DeviceArray<float> copy_;
+};
+
+Status NoDevice() { return Status(Code::kFailedPrecondition, "", "no CUDA device: " + Describe()); }
+
+Status CheckFits(uint64_t need) {
+  size_t free_bytes = 0, total = 0;
+  CUDA_OR_RETURN(cudaMemGetInfo(&free_bytes, &total));
+  if (need > free_bytes) {
+    return Status(Code::kResourceExhausted, "",
+                  "the GPU build needs " + std::to_string(need >> 20) + " MiB of device memory, " +
+                      std::to_string(free_bytes >> 20) + " MiB are free");
+  }
+  return Status::Ok();
+}
+
+uint64_t TopKBytes(size_t n, size_t nq, size_t dim, size_t k) {
+  const size_t tq = std::min(nq, kQueryTile), tc = std::min(n, kBaseTile);
+  return (uint64_t{n} + nq) * sizeof(float) + uint64_t{tq} * tc * sizeof(float) +
+         uint64_t{tq} * NextPow2(k) * 8 + uint64_t{n} * dim * sizeof(float);
+}
+
+// Top-k of nq queries (device, nq x dim) among n base rows (device), into host arrays
+// (nq x k: ids, and distances when dist != null). exclude_self: queries are the base rows.
+Status TopKByGemm(int metric, const float* base, size_t n, const float* queries, size_t nq,
+                  size_t dim, size_t k, bool exclude_self, uint32_t* ids, float* dist) {
+  const size_t k2 = NextPow2(k);
+  Blas blas;
+  RETURN_IF_ERROR(blas.Init());
+  DeviceArray<float> base_norm, query_norm, dots, top_d;
+  DeviceArray<uint32_t> top_i;
+  RETURN_IF_ERROR(base_norm.Allocate(n));
+  RETURN_IF_ERROR(query_norm.Allocate(nq));
+  const size_t tq_max = std::min(nq, kQueryTile), tc_max = std::min(n, kBaseTile);
+  RETURN_IF_ERROR(dots.Allocate(tq_max * tc_max));
+  RETURN_IF_ERROR(top_d.Allocate(tq_max * k2));
+  RETURN_IF_ERROR(top_i.Allocate(tq_max * k2));
+  const int grid_rows = static_cast<int>(std::min<size_t>(65535, (std::max(n, nq) + kThreads - 1) / kThreads));
+  if (metric != kIP) {
+    RowNorms<<<grid_rows, kThreads>>>(base, n, dim, metric, base_norm.get());
+    RowNorms<<<grid_rows, kThreads>>>(queries, nq, dim, metric, query_norm.get());
+    CUDA_OR_RETURN(cudaGetLastError());
+  }
+  const float one = 1.0F, zero = 0.0F;
+  const size_t shared = 2 * k2 * (sizeof(float) + sizeof(uint32_t));
+  std::vector<float> host_d;
+  std::vector<uint32_t> host_i;
+  for (size_t q0 = 0; q0 < nq; q0 += kQueryTile) {
+    const size_t tq = std::min(kQueryTile, nq - q0);
+    FillTop<<<grid_rows, kThreads>>>(top_d.get(), top_i.get(), tq * k2);
+    for (size_t c0 = 0; c0 < n; c0 += kBaseTile) {
+      const size_t tc = std::min(kBaseTile, n - c0);
+      // Column-major: C (tc x tq) = Base_tile^T (tc x dim) * Q_tile (dim x tq); read row-major
+      // it is tq x tc, a query row per line.
+      CUBLAS_OR_RETURN(Cublas().sgemm(blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(tc),
+                                   static_cast<int>(tq), static_cast<int>(dim), &one,
+                                   base + c0 * dim, static_cast<int>(dim), queries + q0 * dim,
+                                   static_cast<int>(dim), &zero, dots.get(), static_cast<int>(tc)));
+      SelectTopK<<<static_cast<unsigned>(tq), kThreads, shared>>>(
+          dots.get(), static_cast<int>(tq), static_cast<int>(tc), c0, q0, base_norm.get(),
+          query_norm.get(), metric, exclude_self, top_d.get(), top_i.get(), static_cast<int>(k2));
+      CUDA_OR_RETURN(cudaGetLastError());
+    }
+    host_d.resize(tq * k2);
+    host_i.resize(tq * k2);
+    CUDA_OR_RETURN(cudaMemcpy(host_i.data(), top_i.get(), tq * k2 * sizeof(uint32_t), cudaMemcpyDeviceToHost));
+    CUDA_OR_RETURN(cudaMemcpy(host_d.data(), top_d.get(), tq * k2 * sizeof(float), cudaMemcpyDeviceToHost));
+    for (size_t r = 0; r < tq; ++r) {
+      for (size_t e = 0; e < k; ++e) {
+        ids[(q0 + r) * k + e] = host_i[r * k2 + e];
+        if (dist != nullptr) dist[(q0 + r) * k + e] = host_d[r * k2 + e];
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status PruneOnDevice(const uint32_t* knn_device, size_t n, size_t k, size_t degree, uint32_t* out_host) {
+  const size_t k2 = NextPow2(k), table = 2 * k2;
+  DeviceArray<uint32_t> out;
+  RETURN_IF_ERROR(out.Allocate(n * degree));
+  const size_t shared = (2 * table + 2 * k + k2) * sizeof(uint32_t);
+  const unsigned grid = static_cast<unsigned>(std::min<size_t>(n, 1 << 20));
+  DetourPrune<<<grid, kThreads, shared>>>(knn_device, static_cast<uint32_t>(n), static_cast<int>(k),
+                                          static_cast<int>(degree), static_cast<int>(table),
+                                          static_cast<int>(k2), out.get());
+  CUDA_OR_RETURN(cudaGetLastError());
+  CUDA_OR_RETURN(cudaMemcpy(out_host, out.get(), n * degree * sizeof(uint32_t), cudaMemcpyDeviceToHost));
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool Available() {
+  static const bool available = [] {
+    const char* off = std::getenv("SKYWAY_NO_GPU");
+    if (off != nullptr && off[0] != '\0' && off[0] != '0') return false;
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+      cudaGetLastError();
+      return false;
+    }
+    return count > 0;
+  }();
+  return available;
+}
+
+std::string Describe() {
+  int count = 0;
+  cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess) return std::string("no CUDA device (") + cudaGetErrorString(err) + ")";
+  if (count == 0) return "no CUDA device";
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess) return "a CUDA device (properties unreadable)";
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s, %.1f GiB, sm_%d%d", prop.name,
+           static_cast<double>(prop.totalGlobalMem) / (1 << 30), prop.major, prop.minor);
+  return buf;
+}
+
+uint64_t KnnGraphBytes(size_t n, size_t dim, size_t k_init) {
+  return TopKBytes(n, n, dim, k_init) + uint64_t{n} * k_init * sizeof(uint32_t) * 2;
+}
+
+Result<std::vector<uint32_t>> KnnGraph(Metric metric, const float* vectors, size_t n, size_t dim,
+                                       size_t k) {
+  if (!Available()) return NoDevice();
+  if (k == 0 || k > kMaxK || k >= n) return Status::Invalid("kNN graph: k must be in [1, min(1024, n-1)]");
+  RETURN_IF_ERROR(CheckFits(KnnGraphBytes(n, dim, k)));
+  DeviceRows rows;
+  RETURN_IF_ERROR(rows.From(vectors, n * dim));
+  std::vector<uint32_t> graph(n * k);
+  RETURN_IF_ERROR(TopKByGemm(CodeOf(metric), rows.get(), n, rows.get(), n, dim, k, true, graph.data(), nullptr));
+  return graph;
+}
+
+Result<std::vector<uint32_t>> PruneByDetours(const uint32_t* knn, size_t n, size_t k_init,
+                                             size_t degree) {
+  if (!Available()) return NoDevice();
+  if (degree > k_init || k_init > kMaxK) return Status::Invalid("detour pruning: bad degrees");
+  DeviceArray<uint32_t> dev;
+  RETURN_IF_ERROR(dev.Allocate(n * k_init));
+  CUDA_OR_RETURN(cudaMemcpy(dev.get(), knn, n * k_init * sizeof(uint32_t), cudaMemcpyHostToDevice));
+  std::vector<uint32_t> out(n * degree);
+  RETURN_IF_ERROR(PruneOnDevice(dev.get(), n, k_init, degree, out.data()));
+  return out;
+}
+
+Result<std::vector<std::vector<Hit>>> BruteForce(Metric metric, const float* vectors, size_t n,
+                                                 size_t dim, const float* queries, size_t nq,
+                                                 size_t k) {
+  if (!Available()) return NoDevice();
+  std::vector<std::vector<Hit>> results(nq);
+  if (n == 0 || nq == 0 || k == 0) return results;
+  const size_t kk = std::min({k, n, kMaxK});
+  RETURN_IF_ERROR(CheckFits(TopKBytes(n, nq, dim, kk) + uint64_t{nq} * dim * sizeof(float)));
+  DeviceRows base, q;
+  RETURN_IF_ERROR(base.From(vectors, n * dim));
+  RETURN_IF_ERROR(q.From(queries, nq * dim));
+  std::vector<uint32_t> ids(nq * kk);
+  std::vector<float> dist(nq * kk);
+  RETURN_IF_ERROR(TopKByGemm(CodeOf(metric), base.get(), n, q.get(), nq, dim, kk, false, ids.data(), dist.data()));
+  for (size_t i = 0; i < nq; ++i) {
+    for (size_t e = 0; e < kk; ++e) {
+      const uint32_t id = ids[i * kk + e];
+      if (id == kNone) break;
+      const float d = dist[i * kk + e];
+      results[i].push_back({static_cast<int64_t>(id), metric == Metric::kL2 ? d : -d});
+    }
+  }
+  return results;
+}
+
+}  // namespace skyway::vector::gpu

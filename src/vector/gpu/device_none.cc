@@ -1,0 +1,21 @@
+// The GPU side when the toolchain had no CUDA: no device, every call refused.
+#include "vector/gpu/device.h"
+
+namespace skyway::vector::gpu {
+namespace {
+Status NoCuda() {
+  return Status(Code::kFailedPrecondition, "", "this build has no CUDA support (nvcc was not found)");
+}
+}  // namespace
+
+bool Available() { return false; }
+std::string Describe() { return "no CUDA support in this build"; }
+uint64_t KnnGraphBytes(size_t, size_t, size_t) { return 0; }
+Result<std::vector<uint32_t>> KnnGraph(Metric, const float*, size_t, size_t, size_t) { return NoCuda(); }
+Result<std::vector<uint32_t>> PruneByDetours(const uint32_t*, size_t, size_t, size_t) { return NoCuda(); }
+Result<std::vector<std::vector<Hit>>> BruteForce(Metric, const float*, size_t, size_t, const float*,
+                                                 size_t, size_t) {
+  return NoCuda();
+}
+
+}  // namespace skyway::vector::gpu

@@ -1,0 +1,196 @@
+// GPU_CAGRA and GPU_BRUTE_FORCE behind the Index interface. Both build and search on a CUDA
+// device when one is present and on the CPU otherwise (same graph algorithm, same answers up to
+// ties), so an index built on a GPU node serves on CPU-only nodes.
+#include <cmath>
+#include <cstring>
+
+#include "vector/gpu/cagra.h"
+#include "vector/gpu/device.h"
+#include "vector/internal.h"
+
+namespace skyway::vector::internal {
+namespace {
+
+constexpr int64_t kDefaultIntermediateDegree = 128;
+constexpr int64_t kDefaultGraphDegree = 64;
+constexpr int64_t kMaxDegree = 1024;
+constexpr int64_t kDefaultItopk = 64;
+constexpr int64_t kMaxItopk = 1 << 16;
+constexpr uint64_t kSearchSeed = 0x5EED5EED;
+
+std::vector<float> InverseNorms(const float* vectors, size_t n, size_t dim) {
+  std::vector<float> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    const float norm2 = InnerProduct(vectors + i * dim, vectors + i * dim, dim);
+    out[i] = norm2 > 0 ? 1.0F / std::sqrt(norm2) : 0.0F;
+  }
+  return out;
+}
+
+class CagraIndex final : public Index {
+ public:
+  CagraIndex(IndexSpec spec, const float* vectors, size_t n, size_t dim, size_t degree,
+             std::vector<uint32_t> graph)
+      : spec_(std::move(spec)), vectors_(vectors), n_(n), dim_(dim), degree_(degree),
+        graph_(std::move(graph)) {
+    if (spec_.metric == Metric::kCosine) inv_norms_ = InverseNorms(vectors_, n_, dim_);
+  }
+
+  const IndexSpec& spec() const override { return spec_; }
+  size_t size() const override { return n_; }
+  size_t dim() const override { return dim_; }
+  bool holds_vectors() const override { return false; }
+  void Reconstruct(int64_t row, float* out) const override {
+    std::memcpy(out, vectors_ + row * dim_, dim_ * sizeof(float));
+  }
+
+  Result<std::vector<std::vector<Hit>>> Search(const float* queries, size_t nq, size_t k,
+                                               const Params& params,
+                                               const RowFilter* filter) const override {
+    ASSIGN_OR_RETURN(int64_t itopk, IntParam(params, "itopk_size", kDefaultItopk, 1, kMaxItopk));
+    ASSIGN_OR_RETURN(int64_t width, IntParam(params, "search_width", 1, 1, kMaxDegree));
+    ASSIGN_OR_RETURN(int64_t min_it, IntParam(params, "min_iterations", 0, 0, 1 << 20));
+    ASSIGN_OR_RETURN(int64_t max_it, IntParam(params, "max_iterations", 0, 0, 1 << 20));
+    cagra::SearchParams sp;
+    sp.itopk = static_cast<size_t>(itopk);
+    sp.search_width = static_cast<size_t>(width);
+    sp.min_iterations = static_cast<size_t>(min_it);
+    sp.max_iterations = static_cast<size_t>(max_it);
+    std::vector<std::vector<Hit>> results(nq);
+    if (nq == 0 || k == 0 || n_ == 0) return results;
+    std::vector<float> normalized;
+    if (spec_.metric == Metric::kCosine) {
+      normalized = NormalizedCopy(queries, nq, dim_);
+      queries = normalized.data();
+    }
+    const float* inv = inv_norms_.empty() ? nullptr : inv_norms_.data();
+    const int64_t count = static_cast<int64_t>(nq);
+#pragma omp parallel for schedule(dynamic) if (count >= 16)
+    for (int64_t q = 0; q < count; ++q) {
+      results[q] = cagra::Search(spec_.metric, graph_.data(), n_, degree_, vectors_, inv, dim_,
+                                 queries + q * dim_, k, sp, filter, kSearchSeed);
+    }
+    return results;
+  }
+
+  // The payload is the graph itself: n x degree uint32, row-major.
+  Result<std::string> Serialize() const override {
+    std::string out = NewBlob();
+    out.append(reinterpret_cast<const char*>(graph_.data()), graph_.size() * sizeof(uint32_t));
+    SealBlob({IndexType::kGpuCagra, spec_.metric, dim_, n_}, &out);
+    return out;
+  }
+
+ private:
+  IndexSpec spec_;
+  const float* vectors_;
+  size_t n_, dim_, degree_;
+  std::vector<uint32_t> graph_;
+  std::vector<float> inv_norms_;  // COSINE
+};
+
+// Exact search, on the device when there is one (and no filter: the device path has none).
+class GpuBruteForceIndex final : public Index {
+ public:
+  GpuBruteForceIndex(IndexSpec spec, const float* vectors, size_t n, size_t dim)
+      : spec_(std::move(spec)), vectors_(vectors), n_(n), dim_(dim) {}
+  const IndexSpec& spec() const override { return spec_; }
+  size_t size() const override { return n_; }
+  size_t dim() const override { return dim_; }
+  bool holds_vectors() const override { return false; }
+  void Reconstruct(int64_t row, float* out) const override {
+    std::memcpy(out, vectors_ + row * dim_, dim_ * sizeof(float));
+  }
+  Result<std::vector<std::vector<Hit>>> Search(const float* queries, size_t nq, size_t k,
+                                               const Params& /*params*/,
+                                               const RowFilter* filter) const override {
+    if (filter == nullptr && gpu::Available() && nq * n_ >= kDeviceMinWork) {
+      auto hits = gpu::BruteForce(spec_.metric, vectors_, n_, dim_, queries, nq, k);
+      if (hits.ok()) return hits;
+    }
+    return ExactSearch(spec_.metric, vectors_, n_, dim_, queries, nq, k, filter);
+  }
+  Result<std::string> Serialize() const override {
+    std::string blob = NewBlob();
+    SealBlob({IndexType::kGpuBruteForce, spec_.metric, dim_, n_}, &blob);
+    return blob;
+  }
+
+ private:
+  static constexpr size_t kDeviceMinWork = 1 << 24;  // below, the transfer costs more
+  IndexSpec spec_;
+  const float* vectors_;
+  size_t n_, dim_;
+};
+
+struct Degrees {
+  size_t intermediate, graph;
+};
+
+Result<Degrees> DegreesOf(const Params& params) {
+  ASSIGN_OR_RETURN(int64_t intermediate, IntParam(params, "intermediate_graph_degree",
+                                                  kDefaultIntermediateDegree, 1, kMaxDegree));
+  ASSIGN_OR_RETURN(int64_t graph,
+                   IntParam(params, "graph_degree", kDefaultGraphDegree, 1, kMaxDegree));
+  if (graph > intermediate) {
+    return Status::Invalid("graph_degree (" + std::to_string(graph) +
+                           ") must not exceed intermediate_graph_degree (" +
+                           std::to_string(intermediate) + ")");
+  }
+  return Degrees{static_cast<size_t>(intermediate), static_cast<size_t>(graph)};
+}
+
+}  // namespace
+
+Status ValidateCagraParams(const Params& params) { return DegreesOf(params).status(); }
+
+Result<std::unique_ptr<Index>> BuildCagraIndex(const IndexSpec& spec, const float* vectors,
+                                               size_t n, size_t dim) {
+  ASSIGN_OR_RETURN(Degrees d, DegreesOf(spec.params));
+  if (n > UINT32_MAX) return Status::Invalid("GPU_CAGRA: too many rows");
+  // A small segment has fewer neighbours to offer than the degrees ask.
+  const size_t k_init = std::min(d.intermediate, n > 1 ? n - 1 : 0);
+  const size_t degree = std::min(d.graph, k_init);
+  std::vector<uint32_t> graph;
+  if (degree > 0) {
+    if (gpu::Available()) {
+      ASSIGN_OR_RETURN(std::vector<uint32_t> knn, gpu::KnnGraph(spec.metric, vectors, n, dim, k_init));
+      ASSIGN_OR_RETURN(std::vector<uint32_t> pruned, gpu::PruneByDetours(knn.data(), n, k_init, degree));
+      graph = cagra::AddReverseEdges(pruned.data(), n, degree);
+    } else {
+      std::vector<uint32_t> knn = cagra::ExactKnnGraph(spec.metric, vectors, n, dim, k_init);
+      graph = cagra::OptimizeGraph(knn.data(), n, k_init, degree);
+    }
+  }
+  return std::unique_ptr<Index>(new CagraIndex(spec, vectors, n, dim, degree, std::move(graph)));
+}
+
+Result<std::unique_ptr<Index>> LoadCagraIndex(const IndexSpec& spec, std::string_view bytes,
+                                              const float* vectors, size_t n, size_t dim) {
+  BlobHeader header;
+  ASSIGN_OR_RETURN(std::string_view payload,
+                   DecodeHeader(bytes, IndexType::kGpuCagra, spec.metric, dim, &header));
+  if (header.n != n || (vectors == nullptr && n > 0)) {
+    return Status::Invalid("GPU_CAGRA index of " + std::to_string(header.n) +
+                           " rows needs the caller's vectors, got " + std::to_string(n));
+  }
+  const size_t row_bytes = n * sizeof(uint32_t);
+  if (n == 0 ? !payload.empty() : payload.size() % row_bytes != 0 ||
+                                      payload.size() / row_bytes > static_cast<size_t>(kMaxDegree)) {
+    return Status::Invalid("not a serialized GPU_CAGRA graph (bad size)");
+  }
+  const size_t degree = n == 0 ? 0 : payload.size() / row_bytes;
+  std::vector<uint32_t> graph(n * degree);
+  if (!graph.empty()) std::memcpy(graph.data(), payload.data(), payload.size());
+  for (uint32_t v : graph) {
+    if (v >= n) return Status::Invalid("not a serialized GPU_CAGRA graph (edge out of range)");
+  }
+  return std::unique_ptr<Index>(new CagraIndex(spec, vectors, n, dim, degree, std::move(graph)));
+}
+
+Result<std::unique_ptr<Index>> MakeGpuBruteForceIndex(const IndexSpec& spec, const float* vectors,
+                                                      size_t n, size_t dim) {
+  return std::unique_ptr<Index>(new GpuBruteForceIndex(spec, vectors, n, dim));
+}
+
+}  // namespace skyway::vector::internal

@@ -1,0 +1,160 @@
+// CAGRA's CPU half: the kNN graph, detour pruning and reverse edges against definitions written
+// out plainly here, and the search on graphs built from them.
+#include "vector/gpu/cagra.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+namespace skyway::vector::cagra {
+namespace {
+
+std::vector<float> RandomVectors(size_t n, size_t dim, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  std::vector<float> v(n * dim);
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
+// The definition: for each edge x -> list[j], count i < j, r with list[i]'s r-th == list[j]
+// and r < j; stable order by count.
+std::vector<uint32_t> PruneByDefinition(const std::vector<uint32_t>& knn, size_t n, size_t k,
+                                        size_t degree) {
+  std::vector<uint32_t> out;
+  for (size_t x = 0; x < n; ++x) {
+    const uint32_t* list = &knn[x * k];
+    std::vector<std::pair<size_t, size_t>> keyed;  // (detours, rank)
+    for (size_t j = 0; j < k; ++j) {
+      size_t first_rank = std::find(list, list + k, list[j]) - list;
+      size_t detours = 0;
+      for (size_t i = 0; i < k; ++i) {
+        for (size_t r = 0; r < k; ++r) {
+          if (knn[list[i] * k + r] == list[j] && std::max(i, r) < first_rank) ++detours;
+        }
+      }
+      // A repeated row counts at its first rank only (the later copies get no detours).
+      keyed.push_back({first_rank == j ? detours : 0, j});
+    }
+    std::stable_sort(keyed.begin(), keyed.end(),
+                     [](auto a, auto b) { return a.first < b.first; });
+    for (size_t e = 0; e < degree; ++e) out.push_back(list[keyed[e].second]);
+  }
+  return out;
+}
+
+TEST(CagraTest, ExactKnnGraphIsEachRowsNearestOthers) {
+  constexpr size_t n = 400, dim = 8, k = 12;
+  auto v = RandomVectors(n, dim, 1);
+  for (Metric m : {Metric::kL2, Metric::kIP, Metric::kCosine}) {
+    SCOPED_TRACE(MetricName(m));
+    auto graph = ExactKnnGraph(m, v.data(), n, dim, k);
+    ASSERT_EQ(graph.size(), n * k);
+    for (size_t x = 0; x < n; x += 37) {
+      std::vector<std::pair<float, uint32_t>> all;
+      for (size_t y = 0; y < n; ++y) {
+        if (y == x) continue;
+        float s = Score(m, &v[x * dim], &v[y * dim], dim);
+        all.push_back({SmallerIsCloser(m) ? s : -s, static_cast<uint32_t>(y)});
+      }
+      std::sort(all.begin(), all.end());
+      for (size_t e = 0; e < k; ++e) {
+        EXPECT_NE(graph[x * k + e], x);
+        EXPECT_EQ(graph[x * k + e], all[e].second) << "row " << x << " rank " << e;
+      }
+    }
+  }
+}
+
+TEST(CagraTest, PruneByDetoursMatchesTheDefinition) {
+  constexpr size_t n = 300, dim = 6, k = 16, degree = 8;
+  auto v = RandomVectors(n, dim, 2);
+  auto knn = ExactKnnGraph(Metric::kL2, v.data(), n, dim, k);
+  EXPECT_EQ(PruneByDetours(knn.data(), n, k, degree), PruneByDefinition(knn, n, k, degree));
+  // The rank-0 edge never has a detour, so it always survives, first.
+  auto pruned = PruneByDetours(knn.data(), n, k, degree);
+  for (size_t x = 0; x < n; ++x) EXPECT_EQ(pruned[x * degree], knn[x * k]);
+}
+
+TEST(CagraTest, PruneByDetoursOnAHandMadeGraph) {
+  // Row 0 lists 1, 2, 3; row 1 lists 2 first, so 0 -> 2 has a detour via 1 (ranks 0 and 0 < 1)
+  // and 0 -> 3 has one via 1 (1 lists 3 at rank 1 < 2) and one via 2 (2 lists 3 at rank 0).
+  const std::vector<uint32_t> knn = {1, 2, 3,  //
+                                     2, 3, 0,  //
+                                     3, 0, 1,  //
+                                     0, 1, 2};
+  auto pruned = PruneByDetours(knn.data(), 4, 3, 2);
+  EXPECT_EQ(pruned[0], 1u);
+  EXPECT_EQ(pruned[1], 2u);  // 1 detour for 2, 2 for 3
+  EXPECT_EQ(pruned, PruneByDefinition(knn, 4, 3, 2));
+}
+
+TEST(CagraTest, ReverseEdgesKeepHalfAndAddReverse) {
+  constexpr size_t n = 500, dim = 8, k = 32, degree = 16;
+  auto v = RandomVectors(n, dim, 3);
+  auto knn = ExactKnnGraph(Metric::kL2, v.data(), n, dim, k);
+  auto pruned = PruneByDetours(knn.data(), n, k, degree);
+  auto graph = AddReverseEdges(pruned.data(), n, degree);
+  ASSERT_EQ(graph.size(), n * degree);
+  std::vector<std::set<uint32_t>> has_edge_to(n);  // who lists x in the pruned graph
+  for (size_t x = 0; x < n; ++x) {
+    for (size_t e = 0; e < degree; ++e) has_edge_to[pruned[x * degree + e]].insert(x);
+  }
+  size_t reverse_added = 0;
+  for (size_t x = 0; x < n; ++x) {
+    const uint32_t* row = &graph[x * degree];
+    std::set<uint32_t> unique(row, row + degree);
+    EXPECT_EQ(unique.size(), degree) << "row " << x << " repeats an edge";
+    EXPECT_EQ(unique.count(x), 0u);
+    for (size_t e = 0; e < degree / 2; ++e) EXPECT_EQ(row[e], pruned[x * degree + e]);
+    for (size_t e = degree / 2; e < degree; ++e) {
+      const bool own = std::count(&pruned[x * degree], &pruned[x * degree] + degree, row[e]) > 0;
+      const bool reverse = has_edge_to[x].count(row[e]) > 0;
+      EXPECT_TRUE(own || reverse);
+      if (!own) ++reverse_added;
+    }
+  }
+  EXPECT_GT(reverse_added, n);  // most rows got reverse edges
+}
+
+double Recall(const std::vector<std::vector<Hit>>& got, const std::vector<std::vector<Hit>>& want) {
+  size_t found = 0, total = 0;
+  for (size_t q = 0; q < want.size(); ++q) {
+    std::set<int64_t> truth;
+    for (const Hit& h : want[q]) truth.insert(h.row);
+    for (const Hit& h : got[q]) found += truth.count(h.row);
+    total += want[q].size();
+  }
+  return total ? static_cast<double>(found) / total : 1.0;
+}
+
+TEST(CagraTest, SearchFindsTheNearestRows) {
+  constexpr size_t n = 3000, dim = 16, k = 10, nq = 50;
+  auto v = RandomVectors(n, dim, 4);
+  auto q = RandomVectors(nq, dim, 5);
+  auto knn = ExactKnnGraph(Metric::kL2, v.data(), n, dim, 32);
+  auto graph = OptimizeGraph(knn.data(), n, 32, 16);
+  auto exact = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
+  std::vector<std::vector<Hit>> got(nq);
+  SearchParams params;
+  params.itopk = 64;
+  for (size_t i = 0; i < nq; ++i) {
+    got[i] = Search(Metric::kL2, graph.data(), n, 16, v.data(), nullptr, dim, &q[i * dim], k, params,
+                    nullptr, 7);
+    ASSERT_EQ(got[i].size(), k);
+    for (size_t e = 1; e < k; ++e) EXPECT_LE(got[i][e - 1].score, got[i][e].score);
+  }
+  EXPECT_GE(Recall(got, exact), 0.95);
+  // A filter accepting one row in 200 still yields k accepted rows, the nearest of them.
+  const RowFilter rare = [](int64_t row) { return row % 200 == 3; };
+  auto exact_rare = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), 1, k, &rare);
+  auto hits = Search(Metric::kL2, graph.data(), n, 16, v.data(), nullptr, dim, q.data(), k, params,
+                     &rare, 7);
+  ASSERT_EQ(hits.size(), k);
+  for (size_t e = 0; e < k; ++e) EXPECT_EQ(hits[e].row, exact_rare[0][e].row);
+}
+
+}  // namespace
+}  // namespace skyway::vector::cagra

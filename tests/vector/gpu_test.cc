@@ -1,0 +1,124 @@
+// The CUDA kernels against the CPU reference (cagra.h, ExactSearch). Every test skips when no
+// CUDA device is present (ctest label `gpu`); CI has none.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+
+#include "vector/gpu/cagra.h"
+#include "vector/gpu/device.h"
+
+namespace skyway::vector {
+namespace {
+
+#define REQUIRE_GPU() \
+  if (!gpu::Available()) GTEST_SKIP() << gpu::Describe()
+
+std::vector<float> RandomVectors(size_t n, size_t dim, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  std::vector<float> v(n * dim);
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
+// Share of the reference's neighbour sets found (GEMM rounding may swap near-ties).
+double Overlap(const std::vector<uint32_t>& got, const std::vector<uint32_t>& want, size_t k) {
+  size_t found = 0;
+  for (size_t x = 0; x < want.size() / k; ++x) {
+    std::set<uint32_t> truth(&want[x * k], &want[x * k] + k);
+    for (size_t e = 0; e < k; ++e) found += truth.count(got[x * k + e]);
+  }
+  return static_cast<double>(found) / want.size();
+}
+
+TEST(GpuTest, DescribesTheDevice) {
+  REQUIRE_GPU();
+  std::printf("device: %s\n", gpu::Describe().c_str());
+  EXPECT_NE(gpu::Describe().find("sm_"), std::string::npos);
+}
+
+TEST(GpuTest, KnnGraphMatchesTheCpuReference) {
+  REQUIRE_GPU();
+  // Sizes that cross the 8192-row tiles and a K2 above k.
+  for (auto [n, dim, k] : std::vector<std::tuple<size_t, size_t, size_t>>{{1000, 16, 10}, {9000, 32, 40}}) {
+    auto v = RandomVectors(n, dim, 11);
+    for (Metric m : {Metric::kL2, Metric::kIP, Metric::kCosine}) {
+      SCOPED_TRACE(std::string(MetricName(m)) + " n=" + std::to_string(n));
+      auto got = gpu::KnnGraph(m, v.data(), n, dim, k);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      auto want = cagra::ExactKnnGraph(m, v.data(), n, dim, k);
+      for (size_t x = 0; x < n; ++x) {
+        for (size_t e = 0; e < k; ++e) ASSERT_NE((*got)[x * k + e], x) << "self edge";
+      }
+      EXPECT_GE(Overlap(*got, want, k), 0.995);
+    }
+  }
+}
+
+TEST(GpuTest, DetourPruningEqualsTheCpuReference) {
+  REQUIRE_GPU();
+  for (auto [n, k, degree] : std::vector<std::tuple<size_t, size_t, size_t>>{{500, 16, 8}, {4000, 64, 32}, {2000, 128, 64}}) {
+    auto v = RandomVectors(n, 12, 12);
+    auto knn = cagra::ExactKnnGraph(Metric::kL2, v.data(), n, 12, k);
+    auto got = gpu::PruneByDetours(knn.data(), n, k, degree);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(*got, cagra::PruneByDetours(knn.data(), n, k, degree)) << "n=" << n << " k=" << k;
+  }
+}
+
+TEST(GpuTest, BruteForceMatchesExactSearch) {
+  REQUIRE_GPU();
+  constexpr size_t n = 20000, dim = 64, nq = 300, k = 10;
+  auto v = RandomVectors(n, dim, 13);
+  auto q = RandomVectors(nq, dim, 14);
+  for (Metric m : {Metric::kL2, Metric::kIP, Metric::kCosine}) {
+    SCOPED_TRACE(MetricName(m));
+    auto got = gpu::BruteForce(m, v.data(), n, dim, q.data(), nq, k);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    auto want = ExactSearch(m, v.data(), n, dim, q.data(), nq, k, nullptr);
+    size_t same = 0;
+    for (size_t i = 0; i < nq; ++i) {
+      ASSERT_EQ((*got)[i].size(), k);
+      std::set<int64_t> truth;
+      for (const Hit& h : want[i]) truth.insert(h.row);
+      for (size_t e = 0; e < k; ++e) {
+        same += truth.count((*got)[i][e].row);
+        float score = Score(m, &q[i * dim], &v[(*got)[i][e].row * dim], dim);
+        EXPECT_NEAR((*got)[i][e].score, score, 1e-2F * std::max(1.0F, std::fabs(score)));
+      }
+    }
+    EXPECT_GE(static_cast<double>(same) / (nq * k), 0.995);
+  }
+}
+
+// The index type end to end on the device: built there, searched on the CPU.
+TEST(GpuTest, CagraIndexBuiltOnTheDeviceSearchesOnTheCpu) {
+  REQUIRE_GPU();
+  constexpr size_t n = 20000, dim = 32, nq = 200, k = 10;
+  auto v = RandomVectors(n, dim, 15);
+  auto q = RandomVectors(nq, dim, 16);
+  IndexSpec spec{"GPU_CAGRA", Metric::kL2, {{"intermediate_graph_degree", "64"}, {"graph_degree", "32"}}};
+  auto index = BuildIndex(spec, v.data(), n, dim);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  auto got = (*index)->Search(q.data(), nq, k, {{"itopk_size", "128"}}, nullptr);
+  ASSERT_TRUE(got.ok());
+  auto want = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
+  size_t found = 0;
+  for (size_t i = 0; i < nq; ++i) {
+    std::set<int64_t> truth;
+    for (const Hit& h : want[i]) truth.insert(h.row);
+    for (const Hit& h : (*got)[i]) found += truth.count(h.row);
+  }
+  EXPECT_GE(static_cast<double>(found) / (nq * k), 0.9);
+}
+
+TEST(GpuTest, WithoutADeviceCallsAreRefused) {
+  if (gpu::Available()) GTEST_SKIP() << "a device is present";
+  float v[4] = {1, 2, 3, 4};
+  EXPECT_EQ(gpu::KnnGraph(Metric::kL2, v, 2, 2, 1).status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(gpu::BruteForce(Metric::kL2, v, 2, 2, v, 1, 1).status().code(), Code::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace skyway::vector
