@@ -220,6 +220,7 @@ struct IndexReport {
   int k = 10;
   int load_repeat = 3;
   int search_repeat = 3;  // timed passes per search setting (FLAT: 1); the best counts
+  std::string gpu_device;  // where GPU_CAGRA built; empty: on the CPU
   std::vector<DatasetInfo> datasets;
   std::vector<Load> loads;
   std::vector<IndexRow> rows;

@@ -43,6 +43,9 @@ struct Options {
   int threads = 0;
   std::vector<int> ef = {16, 32, 64, 128};
   std::vector<int> nprobe = {4, 16, 64};
+  std::vector<int> itopk = {32, 64, 128, 256};
+  std::string device = "cpu";
+  bool types_given = false;
   int load_repeat = 3;
   int search_repeat = 3;
   bool baseline = true;
@@ -58,11 +61,14 @@ void Usage() {
       "  --synthetic-rows N     rows of the synthetic 128-d set (default 1000000)\n"
       "  --queries N            queries per dataset (default 1000)\n"
       "  --fashion-mnist-dir D  the IDX files (default %s)\n"
-      "  --index-types LIST     default FLAT,IVF_FLAT,IVF_PQ,HNSW\n"
-      "  --transports LIST      http, direct or both (default http,direct)\n"
+      "  --device cpu|gpu       cpu: the CPU index types (default); gpu: GPU_CAGRA beside the\n"
+      "                         CPU baseline HNSW (and hnswlib), the seed's experiment\n"
+      "  --index-types LIST     default FLAT,IVF_FLAT,IVF_PQ,HNSW (--device gpu: HNSW,GPU_CAGRA)\n"
+      "  --transports LIST      http, direct or both (default http,direct); also --transport\n"
       "  --threads N            build threads (default: all cores)\n"
       "  --hnsw-ef LIST         HNSW search ef values (default 16,32,64,128)\n"
       "  --nprobe LIST          IVF search nprobe values (default 4,16,64)\n"
+      "  --itopk LIST           GPU_CAGRA search itopk_size values (default 32,64,128,256)\n"
       "  --load-repeat N        GETs of the vectors per transport; the best counts (default 3)\n"
       "  --search-repeat N      passes over the queries per setting, the best counts; FLAT 1\n"
       "                         (default 3; hnswlib's passes alternate with HNSW's)\n"
@@ -72,7 +78,9 @@ void Usage() {
       "  --endpoint URL --access-key AK --secret-key SK   measure this server (default: start\n"
       "                         `skyway server` in a temporary directory)\n"
       "Build once per dataset and index type (HNSW M=16 efConstruction=200; IVF nlist =\n"
-      "min(1024, 4 sqrt(N)); IVF_PQ m = dim/8, nbits 8; L2); load and store per transport. The\n"
+      "min(1024, 4 sqrt(N)); IVF_PQ m = dim/8, nbits 8; GPU_CAGRA intermediate_graph_degree 128,\n"
+      "graph_degree 64, on the GPU when there is one, else on the CPU; L2); load and store per\n"
+      "transport. The\n"
       "direct store copies the serialized index into registered memory (counted in store_s).\n"
       "Recall@10 is against exact search; QPS is one thread, one query per call.\n",
       dataset::kFashionMnistDir);
@@ -107,14 +115,19 @@ Status ParseFlag(const std::string& flag, const std::string& value, Options* o) 
   } else if (flag == "--index-types") {
     std::string upper = value;
     for (char& ch : upper) ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
+    o->types_given = true;
     return ParseNames(flag, upper, vector::IndexTypes(), &o->index_types);
-  } else if (flag == "--transports") {
+  } else if (flag == "--device") {
+    if (value != "cpu" && value != "gpu") return Status::Invalid("--device is cpu or gpu");
+    o->device = value;
+  } else if (flag == "--transports" || flag == "--transport") {
     std::vector<std::string> names;
     RETURN_IF_ERROR(ParseNames(flag, value, {"http", "direct"}, &names));
     o->transports.clear();
     for (const auto& name : names) o->transports.push_back(name == "direct");
-  } else if (flag == "--hnsw-ef" || flag == "--nprobe") {
-    return ParseInts(flag, value, 100000, flag == "--nprobe" ? &o->nprobe : &o->ef);
+  } else if (flag == "--hnsw-ef" || flag == "--nprobe" || flag == "--itopk") {
+    return ParseInts(flag, value, 100000,
+                     flag == "--nprobe" ? &o->nprobe : flag == "--itopk" ? &o->itopk : &o->ef);
   } else if (flag == "--threads" || flag == "--load-repeat" || flag == "--search-repeat") {
     RETURN_IF_ERROR(ParseInts(flag, value, 1024, &ints));
     if (ints.size() != 1) return Status::Invalid(flag + " takes one number");
@@ -150,6 +163,7 @@ Result<Options> ParseOptions(const std::vector<std::string>& args) {
     if (i + 1 >= args.size()) return Status::Invalid(args[i] + " needs a value");
     RETURN_IF_ERROR(ParseFlag(args[i], args[i + 1], &o));
   }
+  if (o.device == "gpu" && !o.types_given) o.index_types = {"HNSW", "GPU_CAGRA"};
   if (o.datasets.empty() || o.index_types.empty() || o.transports.empty()) {
     return Status::Invalid("--dataset, --index-types and --transports need a value");
   }
@@ -413,7 +427,8 @@ void RunIndexType(Context& c, const Dataset& d, const GroundTruth& truth,
     std::vector<SearchPoint> points;
     int passes = type == "FLAT" ? 1 : c.o.search_repeat;
     Status st = dataset::MeasureIndex(truth, d, **index, kK,
-                                      dataset::SearchSettings(type, c.o.ef, c.o.nprobe), passes,
+                                      dataset::SearchSettings(type, c.o.ef, c.o.nprobe, c.o.itopk),
+                                      passes,
                                       raw.get(), &g_interrupted, &points, &baseline.search);
     c.log.End(st.ok() ? dataset::Summary(points) : "FAILED: " + st.ToString());
     if (raw && st.ok())
@@ -454,10 +469,11 @@ int Failures(const bench::IndexReport& r) {
 int RunBench(const Options& o, bench::Target& target, bench::IndexReport& report) {
   printf(
       "skyway bench index: %s, %d CPUs (%s, load average %.2f), %d build threads, server pid "
-      "%d%s\n",
+      "%d%s; GPU index types build on %s\n",
       target.options.endpoint.c_str(), report.machine.nproc, report.machine.cpu_model.c_str(),
       report.machine.load_average, o.threads, static_cast<int>(target.server_pid),
-      report.own_server ? " (started by the bench)" : "");
+      report.own_server ? " (started by the bench)" : "",
+      report.gpu_device.empty() ? "the CPU (no CUDA device)" : report.gpu_device.c_str());
   fflush(stdout);
   auto t0 = Clock::now();
   Status st = bench::CreateBucket(target);
@@ -511,6 +527,7 @@ int BenchIndexCommand(const std::vector<std::string>& args) {
   report.machine = bench::DescribeMachine(false);
   report.threads = o.threads, report.k = kK, report.load_repeat = o.load_repeat;
   report.search_repeat = o.search_repeat;
+  report.gpu_device = vector::GpuDevice();
   struct sigaction sa {};
   sa.sa_handler = OnInterrupt;
   sa.sa_flags = static_cast<int>(SA_RESETHAND);  // a second Ctrl-C ends the bench at once

@@ -12,6 +12,7 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr double kBuildRatioMax = 1.15, kQpsRatioMin = 0.8, kRecallMin = 0.97, kLoadSpeedupMin = 5;
+constexpr double kGpuEndToEndMin = 12, kGpuBuildMin = 12, kGpuRecallMin = 0.95;
 constexpr int kRecallEf = 32;
 constexpr char kRecallDataset[] = "fashion-mnist";
 
@@ -87,12 +88,78 @@ void AddHnswTargets(const IndexReport& r, const std::string& name, std::vector<T
 
 std::string Transport(bool direct) { return direct ? "direct" : "http"; }
 
+const IndexRow* FindRow(const IndexReport& r, const std::string& dataset, const std::string& type,
+                        bool direct) {
+  for (const auto& row : r.rows) {
+    if (row.dataset == dataset && row.index_type == type && row.direct == direct && row.ok) return &row;
+  }
+  return nullptr;
+}
+
+// hnswlib's recall at a QPS, interpolated along its (QPS, recall) points; -1 outside them.
+double RecallAtQps(const std::vector<SearchPoint>& curve, double qps) {
+  std::vector<std::pair<double, double>> pts;
+  for (const auto& p : curve) pts.push_back({p.qps, p.recall});
+  std::sort(pts.begin(), pts.end());
+  for (size_t i = 1; i < pts.size(); i++) {
+    if (qps < pts[i - 1].first || qps > pts[i].first) continue;
+    double span = pts[i].first - pts[i - 1].first;
+    double t = span > 0 ? (qps - pts[i - 1].first) / span : 0;
+    return pts[i - 1].second + t * (pts[i].second - pts[i - 1].second);
+  }
+  return -1;
+}
+
+// The seed's experiment: GPU CAGRA fed by the direct path against CPU HNSW fed over HTTP. The
+// ratios are measured only when CAGRA built on a GPU (on the CPU they would say nothing).
+void AddGpuTargets(const IndexReport& r, const std::string& name, std::vector<TargetCheck>* out) {
+  const IndexRow* gpu = FindRow(r, name, "GPU_CAGRA", true);
+  if (gpu == nullptr) gpu = FindRow(r, name, "GPU_CAGRA", false);
+  if (gpu == nullptr) return;
+  const bool on_gpu = !r.gpu_device.empty();
+  const std::string cpu_built = "not measured: GPU_CAGRA built on the CPU (no CUDA device)";
+  const IndexRow* hnsw = FindRow(r, name, "HNSW", false);
+  TargetCheck e2e{"end to end, HNSW+http / GPU_CAGRA+" + std::string(gpu->transport()), name,
+                  cpu_built, -1, kGpuEndToEndMin, false};
+  if (on_gpu && hnsw) {
+    e2e.measured = Quotient(hnsw->total_s(), gpu->total_s());
+    e2e.detail = "HNSW " + Num(hnsw->total_s()) + " s, CAGRA " + Num(gpu->total_s()) + " s";
+  }
+  out->push_back(e2e);
+  const Baseline* raw = FindBaseline(r, name);
+  TargetCheck build{"graph build, hnswlib / GPU_CAGRA", name, cpu_built, -1, kGpuBuildMin, false};
+  if (on_gpu && raw) {
+    build.measured = Quotient(raw->build_s, gpu->build_s);
+    build.detail = "hnswlib " + Num(raw->build_s) + " s (" + std::to_string(raw->threads) +
+                   " threads), CAGRA " + Num(gpu->build_s) + " s";
+  }
+  out->push_back(build);
+  double best = -1;
+  for (const auto& p : gpu->search) best = std::max(best, p.recall);
+  out->push_back({"GPU_CAGRA best recall@10", name, "", best, kGpuRecallMin, false});
+  // CPU search of the CAGRA graph: its recall over hnswlib's at the same QPS, worst point.
+  TargetCheck cpu{"CAGRA graph on CPU: recall / hnswlib's at same QPS", name,
+                  "no CAGRA point within hnswlib's QPS range", -1, 1, false};
+  if (raw) {
+    int compared = 0;
+    for (const auto& p : gpu->search) {
+      double theirs = RecallAtQps(raw->search, p.qps);
+      if (theirs <= 0) continue;
+      double ratio = p.recall / theirs;
+      cpu.measured = compared++ == 0 ? ratio : std::min(cpu.measured, ratio);
+    }
+    if (compared > 0) cpu.detail = std::to_string(compared) + " itopk point(s) in hnswlib's QPS range";
+  }
+  out->push_back(cpu);
+}
+
 }  // namespace
 
 std::vector<TargetCheck> IndexTargets(const IndexReport& report) {
   std::vector<TargetCheck> out;
   for (const auto& d : report.datasets) {
     AddHnswTargets(report, d.name, &out);
+    AddGpuTargets(report, d.name, &out);
     if (d.name != kRecallDataset) continue;
     double http = BestLoad(report, d.name, false), direct = BestLoad(report, d.name, true);
     out.push_back({"load of the vectors object, http / direct time", d.name,
@@ -203,6 +270,7 @@ std::string IndexReportJson(const IndexReport& report) {
             {"k", report.k},
             {"load_repeat", report.load_repeat},
             {"search_repeat", report.search_repeat},
+            {"gpu_device", report.gpu_device.empty() ? Json(nullptr) : Json(report.gpu_device)},
             {"machine",
              {{"nproc", m.nproc},
               {"cpu_model", m.cpu_model},

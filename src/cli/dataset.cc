@@ -241,6 +241,8 @@ vector::IndexSpec BenchSpec(const std::string& type, const Dataset& d) {
     size_t m = std::max<size_t>(1, d.dim / 8);
     while (m > 1 && d.dim % m != 0) m--;
     spec.params = {{"nlist", std::to_string(nlist)}, {"m", std::to_string(m)}, {"nbits", "8"}};
+  } else if (type == "GPU_CAGRA") {  // Milvus's defaults
+    spec.params = {{"intermediate_graph_degree", "128"}, {"graph_degree", "64"}};
   }
   return spec;
 }
@@ -252,10 +254,12 @@ std::string ParamsText(const vector::Params& params) {
 }
 
 std::vector<Setting> SearchSettings(const std::string& type, const std::vector<int>& ef,
-                                    const std::vector<int>& nprobe) {
+                                    const std::vector<int>& nprobe, const std::vector<int>& itopk) {
   std::vector<Setting> out;
   if (type == "HNSW") {
     for (int v : ef) out.push_back({"ef", v});
+  } else if (type == "GPU_CAGRA") {
+    for (int v : itopk) out.push_back({"itopk_size", v});
   } else if (StartsWith(type, "IVF")) {
     for (int v : nprobe) out.push_back({"nprobe", v});
   } else {

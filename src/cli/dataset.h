@@ -103,9 +103,10 @@ class HnswlibIndex;
 // A search setting: {"ef", 32}, {"nprobe", 16}, or {"", 0} for an index that takes none.
 using Setting = std::pair<std::string, int>;
 
-// The settings a type is searched at: HNSW each ef, IVF_* each nprobe, others {"", 0}.
+// The settings a type is searched at: HNSW each ef, IVF_* each nprobe, GPU_CAGRA each
+// itopk_size, others {"", 0}.
 std::vector<Setting> SearchSettings(const std::string& type, const std::vector<int>& ef,
-                                    const std::vector<int>& nprobe);
+                                    const std::vector<int>& nprobe, const std::vector<int>& itopk);
 
 // Measures index (k nearest, one query per call, OpenMP limited to one thread) at each setting: the
 // best QPS of `passes` timed passes. With raw (may be null), the hnswlib index is measured at the

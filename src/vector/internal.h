@@ -127,6 +127,26 @@ Result<std::unique_ptr<Index>> LoadCagraIndex(const IndexSpec& spec, std::string
 Result<std::unique_ptr<Index>> MakeGpuBruteForceIndex(const IndexSpec& spec, const float* vectors,
                                                       size_t n, size_t dim);
 
+// An index over the caller's vectors, which it keeps no copy of (FLAT, GPU_CAGRA,
+// GPU_BRUTE_FORCE): rows read back from them.
+class OverCallerVectors : public Index {
+ public:
+  OverCallerVectors(IndexSpec spec, const float* vectors, size_t n, size_t dim)
+      : spec_(std::move(spec)), vectors_(vectors), n_(n), dim_(dim) {}
+  const IndexSpec& spec() const override { return spec_; }
+  size_t size() const override { return n_; }
+  size_t dim() const override { return dim_; }
+  bool holds_vectors() const override { return false; }
+  void Reconstruct(int64_t row, float* out) const override {
+    std::copy(vectors_ + row * dim_, vectors_ + (row + 1) * dim_, out);
+  }
+
+ protected:
+  IndexSpec spec_;
+  const float* vectors_;
+  size_t n_, dim_;
+};
+
 // Threads to use for a build: threads, or all cores when threads <= 0.
 int BuildThreads(int threads);
 

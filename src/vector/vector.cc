@@ -165,14 +165,9 @@ void ExactSearchTile(Metric metric, const float* vectors, size_t n, size_t dim,
   for (size_t qi = 0; qi < nq; ++qi) out[qi] = tops[qi].Take(metric);
 }
 
-class FlatIndex final : public Index {
+class FlatIndex final : public internal::OverCallerVectors {
  public:
-  FlatIndex(IndexSpec spec, const float* vectors, size_t n, size_t dim)
-      : spec_(std::move(spec)), vectors_(vectors), n_(n), dim_(dim) {}
-
-  const IndexSpec& spec() const override { return spec_; }
-  size_t size() const override { return n_; }
-  size_t dim() const override { return dim_; }
+  using OverCallerVectors::OverCallerVectors;
   Result<std::vector<std::vector<Hit>>> Search(const float* queries, size_t nq, size_t k,
                                                const Params& /*params*/,
                                                const RowFilter* filter) const override {
@@ -183,17 +178,6 @@ class FlatIndex final : public Index {
     internal::SealBlob({IndexType::kFlat, spec_.metric, dim_, n_}, &blob);
     return blob;
   }
-  bool holds_vectors() const override { return false; }
-  // The caller's row (FLAT keeps no copy, but always has the caller's vectors).
-  void Reconstruct(int64_t row, float* out) const override {
-    std::memcpy(out, vectors_ + row * dim_, dim_ * sizeof(float));
-  }
-
- private:
-  IndexSpec spec_;
-  const float* vectors_;
-  size_t n_;
-  size_t dim_;
 };
 
 }  // namespace

@@ -41,6 +41,10 @@ struct IndexSpec {
   Params params;
 };
 
+// The CUDA device GPU_CAGRA and GPU_BRUTE_FORCE build on ("NVIDIA H100 ..., sm_90"), or empty
+// when they build on the CPU (no device, or a build without CUDA). Same graph either way.
+std::string GpuDevice();
+
 // The index types this build knows.
 std::vector<std::string> IndexTypes();
 // Checks type and build parameters against dim before any work. Errors: kInvalidArgument.

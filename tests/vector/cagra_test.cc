@@ -8,16 +8,14 @@
 #include <random>
 #include <set>
 
+#include "test_data.h"
+
 namespace skyway::vector::cagra {
 namespace {
 
-std::vector<float> RandomVectors(size_t n, size_t dim, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal;
-  std::vector<float> v(n * dim);
-  for (float& x : v) x = normal(rng);
-  return v;
-}
+using test_data::Recall;
+using test_data::RandomVectors;
+
 
 // The definition: for each edge x -> list[j], count i < j, r with list[i]'s r-th == list[j]
 // and r < j; stable order by count.
@@ -119,16 +117,6 @@ TEST(CagraTest, ReverseEdgesKeepHalfAndAddReverse) {
   EXPECT_GT(reverse_added, n);  // most rows got reverse edges
 }
 
-double Recall(const std::vector<std::vector<Hit>>& got, const std::vector<std::vector<Hit>>& want) {
-  size_t found = 0, total = 0;
-  for (size_t q = 0; q < want.size(); ++q) {
-    std::set<int64_t> truth;
-    for (const Hit& h : want[q]) truth.insert(h.row);
-    for (const Hit& h : got[q]) found += truth.count(h.row);
-    total += want[q].size();
-  }
-  return total ? static_cast<double>(found) / total : 1.0;
-}
 
 TEST(CagraTest, SearchFindsTheNearestRows) {
   constexpr size_t n = 3000, dim = 16, k = 10, nq = 50;

@@ -2,25 +2,22 @@
 // CUDA device is present (ctest label `gpu`); CI has none.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <set>
 
 #include "vector/gpu/cagra.h"
 #include "vector/gpu/device.h"
+#include "test_data.h"
 
 namespace skyway::vector {
 namespace {
 
+using test_data::RandomVectors;
+
 #define REQUIRE_GPU() \
   if (!gpu::Available()) GTEST_SKIP() << gpu::Describe()
 
-std::vector<float> RandomVectors(size_t n, size_t dim, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal;
-  std::vector<float> v(n * dim);
-  for (float& x : v) x = normal(rng);
-  return v;
-}
 
 // Share of the reference's neighbour sets found (GEMM rounding may swap near-ties).
 double Overlap(const std::vector<uint32_t>& got, const std::vector<uint32_t>& want, size_t k) {
@@ -111,6 +108,46 @@ TEST(GpuTest, CagraIndexBuiltOnTheDeviceSearchesOnTheCpu) {
     for (const Hit& h : (*got)[i]) found += truth.count(h.row);
   }
   EXPECT_GE(static_cast<double>(found) / (nq * k), 0.9);
+}
+
+// The batched device search walks the same graph as the CPU search: similar recall.
+TEST(GpuTest, DeviceSearchMatchesCpuSearchRecall) {
+  REQUIRE_GPU();
+  constexpr size_t n = 20000, dim = 32, nq = 500, k = 10;
+  auto v = RandomVectors(n, dim, 17);
+  auto q = RandomVectors(nq, dim, 18);
+  for (Metric m : {Metric::kL2, Metric::kIP, Metric::kCosine}) {
+    SCOPED_TRACE(MetricName(m));
+    auto knn = cagra::ExactKnnGraph(m, v.data(), n, dim, 64);
+    auto graph = cagra::OptimizeGraph(knn.data(), n, 64, 32);
+    auto exact = ExactSearch(m, v.data(), n, dim, q.data(), nq, k, nullptr);
+    auto on_gpu = gpu::CagraSearch(m, graph.data(), n, 32, v.data(), dim, q.data(), nq, k, 64, 1, 0, 7);
+    ASSERT_TRUE(on_gpu.ok()) << on_gpu.status().ToString();
+    std::vector<float> inv(n);
+    for (size_t i = 0; i < n; ++i) {
+      float s = 0;
+      for (size_t j = 0; j < dim; ++j) s += v[i * dim + j] * v[i * dim + j];
+      inv[i] = 1.0F / std::sqrt(s);
+    }
+    std::vector<float> qn(q);
+    std::vector<std::vector<Hit>> on_cpu(nq);
+    cagra::SearchParams params;
+    for (size_t i = 0; i < nq; ++i) {
+      float* query = &qn[i * dim];
+      if (m == Metric::kCosine) {
+        float s = 0;
+        for (size_t j = 0; j < dim; ++j) s += query[j] * query[j];
+        for (size_t j = 0; j < dim; ++j) query[j] /= std::sqrt(s);
+      }
+      on_cpu[i] = cagra::Search(m, graph.data(), n, 32, v.data(), m == Metric::kCosine ? inv.data() : nullptr,
+                                dim, query, k, params, nullptr, 7);
+      ASSERT_EQ((*on_gpu)[i].size(), k);
+    }
+    const double gpu_recall = test_data::Recall(*on_gpu, exact), cpu_recall = test_data::Recall(on_cpu, exact);
+    std::printf("CAGRA recall@10 %s: GPU %.4f, CPU %.4f\n", MetricName(m), gpu_recall, cpu_recall);
+    EXPECT_GE(gpu_recall, 0.9);
+    EXPECT_GE(gpu_recall, cpu_recall - 0.03);
+  }
 }
 
 TEST(GpuTest, WithoutADeviceCallsAreRefused) {

@@ -13,10 +13,13 @@
 #include <set>
 #include <thread>
 
+#include "test_data.h"
 #include "vector/internal.h"
 
 namespace skyway::vector {
 namespace {
+
+using test_data::Recall;
 
 constexpr size_t kN = 5000;
 constexpr size_t kDim = 32;
@@ -68,17 +71,6 @@ std::vector<float> ReadFashionMnist(const char* name, size_t n) {
   return out;
 }
 
-double Recall(const std::vector<std::vector<Hit>>& got,
-              const std::vector<std::vector<Hit>>& exact) {
-  size_t found = 0, total = 0;
-  for (size_t q = 0; q < exact.size(); ++q) {
-    std::set<int64_t> truth;
-    for (const Hit& h : exact[q]) truth.insert(h.row);
-    for (const Hit& h : got[q]) found += truth.count(h.row);
-    total += exact[q].size();
-  }
-  return total ? static_cast<double>(found) / total : 1.0;
-}
 
 IndexSpec Spec(const std::string& type, Metric metric, Params params) {
   return IndexSpec{type, metric, std::move(params)};

@@ -56,6 +56,8 @@ def test_create_sdk_form_describe_list_drop(api):
     ("HNSW", {"M": 16, "efConstruction": 200}, {"ef": 64}),
     ("IVF_FLAT", {"nlist": 16}, {"nprobe": 16}),
     ("FLAT", {}, {}),
+    ("GPU_CAGRA", {"intermediate_graph_degree": 32, "graph_degree": 16}, {"itopk_size": 32}),
+    ("GPU_BRUTE_FORCE", {}, {}),
 ])
 def test_create_top_level_index_type(api, index_type, params, search):
     """{"indexType": "...", "params": {numbers}} at the top level of an indexParams entry."""

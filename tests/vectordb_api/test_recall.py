@@ -1,4 +1,4 @@
-"""Recall@10 of HNSW, IVF_FLAT and FLAT search through the REST API on Fashion-MNIST (Debian
+"""Recall@10 of HNSW, IVF_FLAT, FLAT and GPU_CAGRA search through the REST API on Fashion-MNIST (Debian
 dataset-fashion-mnist): 6000 training images (dim 784) inserted into a server that seals every
 1000 rows (so six sealed, indexed segments), 100 test images as queries in one request (nq=100),
 against exact squared-L2 answers computed with numpy. Ties count: a hit is correct when its exact
@@ -20,6 +20,10 @@ CASES = {
     "IVF_FLAT": ({"indexType": "IVF_FLAT", "params": {"nlist": 32}},
                  {"metricType": "L2", "params": {"nprobe": 8}}, 0.90),
     "FLAT": ({"params": {"index_type": "FLAT"}}, {"metricType": "L2"}, 0.999),
+    # Built on the CPU without a CUDA device (the same graph), searched on the CPU.
+    "GPU_CAGRA": ({"params": {"index_type": "GPU_CAGRA", "intermediate_graph_degree": "64",
+                              "graph_degree": "32"}},
+                  {"metricType": "L2", "params": {"itopk_size": 64}}, 0.95),
 }
 
 

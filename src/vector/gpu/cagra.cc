@@ -2,7 +2,9 @@
 #include "vector/gpu/cagra.h"
 
 #include <algorithm>
+#include <functional>
 #include <mutex>
+#include <queue>
 #include <numeric>
 
 #include "vector/internal.h"
@@ -168,6 +170,62 @@ std::vector<uint32_t> OptimizeGraph(const uint32_t* knn, size_t n, size_t k_init
   return AddReverseEdges(pruned.data(), n, degree);
 }
 
+namespace {
+
+// Filtered search, best first as hnswlib's filtered base-layer walk, over the CAGRA graph: every
+// reached row is a waypoint, only accepted rows enter the results, and the walk ends when the
+// nearest waypoint is worse than the worst of `ef` accepted rows. Past max(n/8, 4 ef) distance
+// computations with fewer than ef accepted, or with fewer than k accepted at the end, an exact
+// scan of the accepted rows answers (the filter accepts few rows; the scan is cheaper then).
+std::vector<Hit> FilteredSearch(Metric metric, const uint32_t* graph, size_t n, size_t degree,
+                                const std::function<float(uint32_t)>& distance, size_t k, size_t ef,
+                                size_t seeds, const RowFilter& filter, uint64_t seed) {
+  using Candidate = std::pair<float, uint32_t>;
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> candidates;
+  std::priority_queue<Candidate> top;  // accepted, worst on top
+  std::unique_ptr<Visited> visited = Pool().Take();
+  visited->Begin(n);
+  const size_t budget = std::max(n / 8, 4 * ef);
+  size_t computed = 0;
+  bool gave_up = false;
+  auto reach = [&](uint32_t row) {
+    if (visited->TestAndSet(row)) return;
+    const float d = distance(row);
+    ++computed;
+    if (top.size() >= ef && d >= top.top().first) return;
+    candidates.emplace(d, row);
+    if (filter(row)) {
+      top.emplace(d, row);
+      if (top.size() > ef) top.pop();
+    }
+  };
+  uint64_t state = seed;
+  for (size_t s = 0; s < seeds; ++s) reach(static_cast<uint32_t>(SplitMix(&state) % n));
+  while (!candidates.empty()) {
+    const Candidate current = candidates.top();
+    if (top.size() >= ef && current.first > top.top().first) break;
+    if (computed > budget && top.size() < ef) {
+      gave_up = true;
+      break;
+    }
+    candidates.pop();
+    const uint32_t* edges = graph + static_cast<size_t>(current.second) * degree;
+    for (size_t e = 0; e < degree; ++e) reach(edges[e]);
+  }
+  Pool().Give(std::move(visited));
+  internal::TopK out(k);
+  if (gave_up || top.size() < k) {
+    for (size_t row = 0; row < n; ++row) {
+      if (filter(static_cast<int64_t>(row))) out.Push(distance(static_cast<uint32_t>(row)), row);
+    }
+  } else {
+    for (; !top.empty(); top.pop()) out.Push(top.top().first, top.top().second);
+  }
+  return out.Take(metric);
+}
+
+}  // namespace
+
 std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t degree,
                         const float* vectors, const float* inv_norms, size_t dim,
                         const float* query, size_t k, const SearchParams& params,
@@ -178,18 +236,23 @@ std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t d
   };
   const size_t width = std::max<size_t>(1, params.search_width);
   const size_t list_size = std::max(params.itopk, k);
+  // Random entry points: CAGRA's search_width x degree, but at least 4 x the list, so that a
+  // graph of well-separated clusters (whose kNN edges rarely leave a cluster) is entered in the
+  // query's cluster too.
+  const size_t seeds = std::min(
+      n, params.random_seeds > 0 ? params.random_seeds : std::max(width * degree, 4 * list_size));
+  if (filter != nullptr) {
+    return FilteredSearch(metric, graph, n, degree, distance, k, list_size, seeds, *filter, seed);
+  }
   const size_t max_iterations =
       params.max_iterations > 0 ? params.max_iterations : 2 * (list_size / width) + 16;
   std::unique_ptr<Visited> visited = Pool().Take();
   visited->Begin(n);
   std::vector<Entry> list, fresh;
   list.reserve(list_size + width * degree);
-  internal::TopK accepted(k);
   auto consider = [&](uint32_t row) {
     if (visited->TestAndSet(row)) return;
-    const float d = distance(row);
-    fresh.push_back({d, row, false});
-    if (filter == nullptr || (*filter)(row)) accepted.Push(d, row);
+    fresh.push_back({distance(row), row, false});
   };
   auto merge = [&] {
     list.insert(list.end(), fresh.begin(), fresh.end());
@@ -204,11 +267,6 @@ std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t d
       std::sort(list.begin(), list.end(), closer);
     }
   };
-  // Random entry points: CAGRA's search_width x degree, but at least 4 x the list, so that a
-  // graph of well-separated clusters (whose kNN edges rarely leave a cluster) is entered in the
-  // query's cluster too.
-  const size_t seeds = std::min(
-      n, params.random_seeds > 0 ? params.random_seeds : std::max(width * degree, 4 * list_size));
   uint64_t state = seed;
   for (size_t s = 0; s < seeds; ++s) consider(static_cast<uint32_t>(SplitMix(&state) % n));
   merge();
@@ -230,14 +288,9 @@ std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t d
     merge();
   }
   Pool().Give(std::move(visited));
-  if (filter != nullptr && accepted.size() < k) {  // a selective filter: scan what it accepts
-    internal::TopK scan(k);
-    for (size_t row = 0; row < n; ++row) {
-      if ((*filter)(static_cast<int64_t>(row))) scan.Push(distance(static_cast<uint32_t>(row)), row);
-    }
-    return scan.Take(metric);
-  }
-  return accepted.Take(metric);
+  internal::TopK best(k);
+  for (const Entry& e : list) best.Push(e.distance, e.row);
+  return best.Take(metric);
 }
 
 }  // namespace skyway::vector::cagra

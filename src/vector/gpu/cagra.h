@@ -43,9 +43,10 @@ struct SearchParams {
 };
 
 // Searches the graph (n x degree) for the k nearest rows of one query: hits best first, scores
-// as vector.h says. COSINE: query normalized, inv_norms the rows' 1/|x| (else null). A filter
-// keeps rejected rows as waypoints; when the walk ends with fewer than k accepted rows, an exact
-// scan of the accepted rows answers.
+// as vector.h says. COSINE: query normalized, inv_norms the rows' 1/|x| (else null). With a
+// filter the walk is best-first (hnswlib's filtered walk over this graph): rejected rows are
+// waypoints, results are the best itopk accepted ones; a filter that accepts few rows ends in an
+// exact scan of the accepted rows.
 std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t degree,
                         const float* vectors, const float* inv_norms, size_t dim,
                         const float* query, size_t k, const SearchParams& params,

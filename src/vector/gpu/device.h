@@ -39,4 +39,17 @@ Result<std::vector<std::vector<Hit>>> BruteForce(Metric metric, const float* vec
                                                  size_t dim, const float* queries, size_t nq,
                                                  size_t k);
 
+// CAGRA's search on the device, a batch of queries at once: one block per query keeps its
+// internal top-itopk list in shared memory, expands the best search_width unexplored nodes per
+// iteration (every edge scored by a warp), marks visited rows in a per-query bitmap, and stops
+// when the list has nothing unexplored. graph: n x degree (host or device). COSINE: as the CPU
+// search (query normalized here, rows scaled by their inverse norms). No filter (the caller
+// searches filtered queries on the CPU). Errors as KnnGraph; kInvalidArgument for dim > 4096 or
+// itopk > 512.
+Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t* graph, size_t n,
+                                                  size_t degree, const float* vectors, size_t dim,
+                                                  const float* queries, size_t nq, size_t k,
+                                                  size_t itopk, size_t search_width,
+                                                  size_t max_iterations, uint64_t seed);
+
 }  // namespace skyway::vector::gpu

@@ -27,21 +27,13 @@ std::vector<float> InverseNorms(const float* vectors, size_t n, size_t dim) {
   return out;
 }
 
-class CagraIndex final : public Index {
+class CagraIndex final : public OverCallerVectors {
  public:
   CagraIndex(IndexSpec spec, const float* vectors, size_t n, size_t dim, size_t degree,
              std::vector<uint32_t> graph)
-      : spec_(std::move(spec)), vectors_(vectors), n_(n), dim_(dim), degree_(degree),
+      : OverCallerVectors(std::move(spec), vectors, n, dim), degree_(degree),
         graph_(std::move(graph)) {
     if (spec_.metric == Metric::kCosine) inv_norms_ = InverseNorms(vectors_, n_, dim_);
-  }
-
-  const IndexSpec& spec() const override { return spec_; }
-  size_t size() const override { return n_; }
-  size_t dim() const override { return dim_; }
-  bool holds_vectors() const override { return false; }
-  void Reconstruct(int64_t row, float* out) const override {
-    std::memcpy(out, vectors_ + row * dim_, dim_ * sizeof(float));
   }
 
   Result<std::vector<std::vector<Hit>>> Search(const float* queries, size_t nq, size_t k,
@@ -58,6 +50,13 @@ class CagraIndex final : public Index {
     sp.max_iterations = static_cast<size_t>(max_it);
     std::vector<std::vector<Hit>> results(nq);
     if (nq == 0 || k == 0 || n_ == 0) return results;
+    // A large unfiltered batch goes to the device when there is one (the CPU answers otherwise,
+    // and when the device refuses: dims over 4096, itopk over 512).
+    if (filter == nullptr && nq >= kDeviceMinBatch && gpu::Available()) {
+      auto hits = gpu::CagraSearch(spec_.metric, graph_.data(), n_, degree_, vectors_, dim_, queries,
+                                   nq, k, sp.itopk, sp.search_width, sp.max_iterations, kSearchSeed);
+      if (hits.ok()) return hits;
+    }
     std::vector<float> normalized;
     if (spec_.metric == Metric::kCosine) {
       normalized = NormalizedCopy(queries, nq, dim_);
@@ -82,25 +81,16 @@ class CagraIndex final : public Index {
   }
 
  private:
-  IndexSpec spec_;
-  const float* vectors_;
-  size_t n_, dim_, degree_;
+  static constexpr size_t kDeviceMinBatch = 256;
+  size_t degree_;
   std::vector<uint32_t> graph_;
   std::vector<float> inv_norms_;  // COSINE
 };
 
 // Exact search, on the device when there is one (and no filter: the device path has none).
-class GpuBruteForceIndex final : public Index {
+class GpuBruteForceIndex final : public OverCallerVectors {
  public:
-  GpuBruteForceIndex(IndexSpec spec, const float* vectors, size_t n, size_t dim)
-      : spec_(std::move(spec)), vectors_(vectors), n_(n), dim_(dim) {}
-  const IndexSpec& spec() const override { return spec_; }
-  size_t size() const override { return n_; }
-  size_t dim() const override { return dim_; }
-  bool holds_vectors() const override { return false; }
-  void Reconstruct(int64_t row, float* out) const override {
-    std::memcpy(out, vectors_ + row * dim_, dim_ * sizeof(float));
-  }
+  using OverCallerVectors::OverCallerVectors;
   Result<std::vector<std::vector<Hit>>> Search(const float* queries, size_t nq, size_t k,
                                                const Params& /*params*/,
                                                const RowFilter* filter) const override {
@@ -118,9 +108,6 @@ class GpuBruteForceIndex final : public Index {
 
  private:
   static constexpr size_t kDeviceMinWork = 1 << 24;  // below, the transfer costs more
-  IndexSpec spec_;
-  const float* vectors_;
-  size_t n_, dim_;
 };
 
 struct Degrees {
@@ -194,3 +181,7 @@ Result<std::unique_ptr<Index>> MakeGpuBruteForceIndex(const IndexSpec& spec, con
 }
 
 }  // namespace skyway::vector::internal
+
+namespace skyway::vector {
+std::string GpuDevice() { return gpu::Available() ? gpu::Describe() : ""; }
+}  // namespace skyway::vector

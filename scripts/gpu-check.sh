@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The GPU checks, on a machine with a CUDA device, from a bundle made by gpu-bundle.sh:
+# the GPU kernels against the CPU reference, the index tests, then `skyway bench index
+# --device gpu` (GPU_CAGRA beside CPU HNSW and hnswlib) on a synthetic set and, when the IDX
+# files are in DIR/fashion-mnist, on Fashion-MNIST. Output under OUT (default $OUT or .).
+#   scripts/gpu-check.sh [DIR] [SYNTHETIC_ROWS]
+set -uo pipefail
+dir=${1:-gpu-bundle}
+rows=${2:-1000000}
+out=${OUT:-.}
+export LD_LIBRARY_PATH="$PWD/$dir/lib:${LD_LIBRARY_PATH:-}"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
+"$dir/gpu_test" 2>&1 | tee "$out/gpu_test.txt" | tail -25
+"$dir/cagra_test" 2>&1 | tail -3
+"$dir/vector_test" --gtest_filter='*Recall*:*Filtered*' 2>&1 | grep -E 'CAGRA|BRUTE|PASSED|FAILED' | tail -20
+datasets=synthetic
+[ -f "$dir/fashion-mnist/train-images-idx3-ubyte.gz" ] && datasets=both
+timeout 420 "$dir/skyway" bench index --device gpu --dataset "$datasets" --synthetic-rows "$rows" \
+  --fashion-mnist-dir "$dir/fashion-mnist" --queries 1000 --out "$out/bench-index-gpu.json" \
+  2>&1 | tee "$out/bench-index-gpu.txt" | tail -60

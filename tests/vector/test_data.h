@@ -1,0 +1,33 @@
+// Helpers shared by the vector tests: random vectors and recall against an exact answer.
+#pragma once
+
+#include <random>
+#include <set>
+#include <vector>
+
+#include "vector/vector.h"
+
+namespace skyway::vector::test_data {
+
+inline std::vector<float> RandomVectors(size_t n, size_t dim, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  std::vector<float> v(n * dim);
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
+// The share of the exact answers' rows found, over all queries.
+inline double Recall(const std::vector<std::vector<Hit>>& got,
+                     const std::vector<std::vector<Hit>>& exact) {
+  size_t found = 0, total = 0;
+  for (size_t q = 0; q < exact.size(); ++q) {
+    std::set<int64_t> truth;
+    for (const Hit& h : exact[q]) truth.insert(h.row);
+    for (const Hit& h : got[q]) found += truth.count(h.row);
+    total += exact[q].size();
+  }
+  return total ? static_cast<double>(found) / total : 1.0;
+}
+
+}  // namespace skyway::vector::test_data
