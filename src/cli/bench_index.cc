@@ -43,7 +43,7 @@ struct Options {
   int threads = 0;
   std::vector<int> ef = {16, 32, 64, 128};
   std::vector<int> nprobe = {4, 16, 64};
-  std::vector<int> itopk = {32, 64, 128, 256};
+  std::vector<int> itopk = {16, 32, 64, 128, 256};
   std::string device = "cpu";
   bool types_given = false;
   int load_repeat = 3;
@@ -68,7 +68,7 @@ void Usage() {
       "  --threads N            build threads (default: all cores)\n"
       "  --hnsw-ef LIST         HNSW search ef values (default 16,32,64,128)\n"
       "  --nprobe LIST          IVF search nprobe values (default 4,16,64)\n"
-      "  --itopk LIST           GPU_CAGRA search itopk_size values (default 32,64,128,256)\n"
+      "  --itopk LIST           GPU_CAGRA search itopk_size values (default 16,32,64,128,256)\n"
       "  --load-repeat N        GETs of the vectors per transport; the best counts (default 3)\n"
       "  --search-repeat N      passes over the queries per setting, the best counts; FLAT 1\n"
       "                         (default 3; hnswlib's passes alternate with HNSW's)\n"

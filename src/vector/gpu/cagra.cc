@@ -177,9 +177,10 @@ namespace {
 // nearest waypoint is worse than the worst of `ef` accepted rows. Past max(n/8, 4 ef) distance
 // computations with fewer than ef accepted, or with fewer than k accepted at the end, an exact
 // scan of the accepted rows answers (the filter accepts few rows; the scan is cheaper then).
+template <typename Distance>
 std::vector<Hit> FilteredSearch(Metric metric, const uint32_t* graph, size_t n, size_t degree,
-                                const std::function<float(uint32_t)>& distance, size_t k, size_t ef,
-                                size_t seeds, const RowFilter& filter, uint64_t seed) {
+                                const Distance& distance, size_t k, size_t ef,
+                                size_t seeds, const RowFilter* filter, uint64_t seed) {
   using Candidate = std::pair<float, uint32_t>;
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> candidates;
   std::priority_queue<Candidate> top;  // accepted, worst on top
@@ -194,7 +195,7 @@ std::vector<Hit> FilteredSearch(Metric metric, const uint32_t* graph, size_t n, 
     ++computed;
     if (top.size() >= ef && d >= top.top().first) return;
     candidates.emplace(d, row);
-    if (filter(row)) {
+    if (filter == nullptr || (*filter)(row)) {
       top.emplace(d, row);
       if (top.size() > ef) top.pop();
     }
@@ -214,9 +215,9 @@ std::vector<Hit> FilteredSearch(Metric metric, const uint32_t* graph, size_t n, 
   }
   Pool().Give(std::move(visited));
   internal::TopK out(k);
-  if (gave_up || top.size() < k) {
+  if (filter != nullptr && (gave_up || top.size() < k)) {
     for (size_t row = 0; row < n; ++row) {
-      if (filter(static_cast<int64_t>(row))) out.Push(distance(static_cast<uint32_t>(row)), row);
+      if ((*filter)(static_cast<int64_t>(row))) out.Push(distance(static_cast<uint32_t>(row)), row);
     }
   } else {
     for (; !top.empty(); top.pop()) out.Push(top.top().first, top.top().second);
@@ -240,9 +241,10 @@ std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t d
   // graph of well-separated clusters (whose kNN edges rarely leave a cluster) is entered in the
   // query's cluster too.
   const size_t seeds = std::min(
-      n, params.random_seeds > 0 ? params.random_seeds : std::max(width * degree, 4 * list_size));
-  if (filter != nullptr) {
-    return FilteredSearch(metric, graph, n, degree, distance, k, list_size, seeds, *filter, seed);
+      n, params.random_seeds > 0 ? params.random_seeds
+                                 : std::max(width * degree, 4 * list_size));
+  if (filter != nullptr || params.best_first) {
+    return FilteredSearch(metric, graph, n, degree, distance, k, list_size, seeds, filter, seed);
   }
   const size_t max_iterations =
       params.max_iterations > 0 ? params.max_iterations : 2 * (list_size / width) + 16;

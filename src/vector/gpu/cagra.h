@@ -39,6 +39,7 @@ struct SearchParams {
   size_t search_width = 1;   // nodes expanded per iteration
   size_t min_iterations = 0;
   size_t max_iterations = 0;  // 0: enough to explore the list several times over
+  bool best_first = false;    // walk best first (a heap) rather than CAGRA's list, as with a filter
   size_t random_seeds = 0;    // random entry candidates; 0: max(search_width * degree, 4 * itopk)
 };
 
