@@ -7,10 +7,10 @@ set -euo pipefail
 build=${1:-build}
 dir=${2:-gpu-bundle}
 rm -rf "$dir" && mkdir -p "$dir/lib"
-for b in skyway tests/gpu_test tests/cagra_test tests/vector_test; do
+for b in skyway tests/gpu_test tests/gpu_direct_test tests/cagra_test tests/vector_test; do
   strip -o "$dir/$(basename "$b")" "$build/$b"
 done
-ldd "$build/skyway" "$build/tests/gpu_test" "$build/tests/vector_test" | awk '/=> \// {print $3}' | sort -u |
+ldd "$build/skyway" "$build/tests/gpu_test" "$build/tests/gpu_direct_test" "$build/tests/vector_test" | awk '/=> \// {print $3}' | sort -u |
   grep -v -E '/(libc|libm|libpthread|libdl|librt|ld-linux-x86-64|libcuda)\.so' |
   while read -r lib; do cp -L "$lib" "$dir/lib/"; done
 grep -q "^/$dir/" .git/info/exclude 2>/dev/null || echo "/$dir/" >>.git/info/exclude

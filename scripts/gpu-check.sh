@@ -11,6 +11,7 @@ out=${OUT:-.}
 export LD_LIBRARY_PATH="$PWD/$dir/lib:${LD_LIBRARY_PATH:-}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
 "$dir/gpu_test" 2>&1 | tee "$out/gpu_test.txt" | tail -25
+"$dir/gpu_direct_test" 2>&1 | tee "$out/gpu_direct_test.txt" | tail -12
 "$dir/cagra_test" 2>&1 | tail -3
 "$dir/vector_test" --gtest_filter='*Recall*:*Filtered*' 2>&1 | grep -E 'CAGRA|BRUTE|PASSED|FAILED' | tail -20
 datasets=synthetic

@@ -40,6 +40,7 @@ class DirectBuffer : public Buffer {
   char* data() const override { return region_->data(); }
   uint64_t size() const override { return region_->size(); }
   bool registered() const override { return true; }
+  bool on_device() const { return region_->on_device(); }
   std::string Token(const char* at, uint64_t length) const {
     return region_->Token(static_cast<uint64_t>(at - region_->data()), length);
   }
@@ -82,6 +83,14 @@ std::optional<std::string> Client::Impl::TokenFor(const char* at, uint64_t lengt
   return std::nullopt;
 }
 
+bool Client::Impl::OnDevice(const char* at, uint64_t length) {
+  std::lock_guard<std::mutex> lock(mu);
+  for (const DirectBuffer* b : buffers) {
+    if (b->on_device() && at < b->data() + b->size() && b->data() < at + length) return true;
+  }
+  return false;
+}
+
 void Client::Impl::Declined(const HttpResponse& r) {
   std::lock_guard<std::mutex> lock(mu);
   if (!declined) LogWarn("direct path declined by the server (" + ErrorOf(r).message() + "); using HTTP");
@@ -115,6 +124,20 @@ Result<std::unique_ptr<Buffer>> Client::Allocate(uint64_t size) {
     LogWarn("direct path unavailable (" + region.status().message() + "); using HTTP");
   }
   return PlainBuffer::Create(size);
+}
+
+Result<std::unique_ptr<Buffer>> Client::RegisterDevice(void* device_ptr, uint64_t size) {
+  auto socket = impl_->DirectSocket();
+  if (!socket) {
+    return Status(Code::kFailedPrecondition, "", "device memory needs the direct path, which is off or declined");
+  }
+  const Options& o = impl_->options;
+  ASSIGN_OR_RETURN(auto region, directpath::RegisteredBuffer::CreateDevice(
+                                    *socket, o.access_key, o.secret_key, o.region, device_ptr, size));
+  auto buffer = std::make_unique<DirectBuffer>(impl_.get(), std::move(region));
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->buffers.push_back(buffer.get());
+  return std::unique_ptr<Buffer>(std::move(buffer));
 }
 
 bool Client::direct_available() { return impl_->DirectSocket().has_value(); }

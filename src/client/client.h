@@ -86,6 +86,14 @@ class Client {
   // Memory for transfers; registered for the direct path when options.direct and the server
   // offers it (falls back to ordinary memory, registered() false, otherwise).
   Result<std::unique_ptr<Buffer>> Allocate(uint64_t size);
+  // Registers GPU memory (the start of a cudaMalloc allocation, size bytes of it) for the direct
+  // path: Get/ParallelGet into it and Put/ParallelPut from it then move the bytes between the
+  // store and the GPU through the server's pinned staging ring, with no host copy here. The
+  // caller keeps the memory allocated while the Buffer lives; data() is a device address.
+  // Errors: kFailedPrecondition when this process or the server has no CUDA device or the
+  // direct path is off. A transfer to or from it that the server declines fails (device memory
+  // takes no HTTP body) with kFailedPrecondition.
+  Result<std::unique_ptr<Buffer>> RegisterDevice(void* device_ptr, uint64_t size);
   // Whether the last attempt to use the direct path worked (false: not offered or declined).
   bool direct_available();
 

@@ -28,6 +28,8 @@ class Client::Impl {
   std::optional<std::string> DirectSocket();
   // The token for [at, at + length) if it lies in one registered buffer of this client.
   std::optional<std::string> TokenFor(const char* at, uint64_t length);
+  // Whether [at, at + length) touches registered device memory (which HTTP must not touch).
+  bool OnDevice(const char* at, uint64_t length);
   void Forget(const DirectBuffer* buffer);
   // The server answered x-amz-rdma-reply: 501: use HTTP from now on.
   void Declined(const HttpResponse& response);

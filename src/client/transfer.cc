@@ -42,6 +42,11 @@ Status RunParallel(size_t count, int threads, const std::function<Status(size_t)
 
 }  // namespace
 
+static Status DeviceNeedsDirect() {
+  return Status(Code::kFailedPrecondition, "",
+                "the direct path was declined; GPU memory cannot take an HTTP body");
+}
+
 Result<TransferResult> Client::Impl::Get(const std::string& bucket, const std::string& key,
                                          char* dst, uint64_t capacity, uint64_t offset,
                                          uint64_t length) {
@@ -69,6 +74,7 @@ Result<TransferResult> Client::Impl::Get(const std::string& bucket, const std::s
     }
     Declined(r);
   }
+  if (OnDevice(dst, want)) return DeviceNeedsDirect();
   req.sink = dst;
   req.sink_capacity = capacity;
   ASSIGN_OR_RETURN(HttpResponse r, http.Perform(req));
@@ -100,6 +106,7 @@ Result<TransferResult> Client::Impl::Put(const std::string& bucket, const std::s
     if (r.Header("x-amz-rdma-reply") != "501") return ErrorOf(r);
     Declined(r);
   }
+  if (size > 0 && OnDevice(src, size)) return DeviceNeedsDirect();
   req.body = src;
   req.body_size = size;
   ASSIGN_OR_RETURN(HttpResponse r, http.Perform(req));

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/common.h"
+#include "directpath/gpu/device_memory.h"
 
 namespace skyway::directpath {
 
@@ -60,8 +61,13 @@ class Target {
   Target(Target&&) noexcept = default;
   Target(const Target&) = delete;
   Target& operator=(const Target&) = delete;
-  char* data() const;
+  char* data() const;  // null when on_device()
   uint64_t length() const { return length_; }
+  // Device memory (a CUDA IPC registration): bytes move only through Fill (into the first
+  // `length` bytes of the target) and Drain (out of them), by the region's pinned staging ring.
+  bool on_device() const;
+  Status Fill(uint64_t length, const gpu::FillFn& fill) const;
+  Status Drain(uint64_t length, const gpu::DrainFn& drain) const;
 
  private:
   std::shared_ptr<Region> region_;
@@ -78,6 +84,9 @@ class RegionRegistry {
   // Maps `size` bytes of memfd for client `client`; returns the new region's id and fills key
   // (16 random bytes). Errors: kResourceExhausted (a limit), kInvalidArgument (size vs file).
   Result<uint64_t> Register(uint64_t client, int memfd, uint64_t size, std::string* key);
+  // The same for a peer's device memory opened from its CUDA IPC handle.
+  Result<uint64_t> RegisterDevice(uint64_t client, std::unique_ptr<gpu::DeviceMemory> memory,
+                                  std::string* key);
   // Unmaps every region of the client (its socket closed). In-flight operations finish first.
   void DropClient(uint64_t client);
   // Checks key and bounds and reserves the range. Errors: kInvalidToken, kKeyMismatch,
@@ -86,6 +95,9 @@ class RegionRegistry {
   size_t region_count() const;
 
  private:
+  Status Admit(uint64_t client, uint64_t size);  // the limits; counts size as mapped
+  uint64_t Add(std::shared_ptr<Region> region);
+
   Limits limits_;
   mutable std::mutex mu_;
   uint64_t next_id_ = 1;
@@ -145,15 +157,28 @@ class RegisteredBuffer {
                                                          const std::string& access_key,
                                                          const std::string& secret_key,
                                                          const std::string& region, uint64_t size);
+  // Registers device memory (the start of a cudaMalloc allocation, size bytes of it) by its CUDA
+  // IPC handle; the caller keeps it allocated while the buffer lives. Errors as Create, and
+  // kFailedPrecondition when this process or the server has no CUDA device.
+  static Result<std::unique_ptr<RegisteredBuffer>> CreateDevice(const std::string& socket_path,
+                                                               const std::string& access_key,
+                                                               const std::string& secret_key,
+                                                               const std::string& region,
+                                                               void* device_ptr, uint64_t size);
   ~RegisteredBuffer();
-  char* data() const { return data_; }
+  char* data() const { return data_; }  // a device address for CreateDevice's
+  bool on_device() const { return device_; }
   uint64_t size() const { return size_; }
   // The token for [offset, offset + length) of this buffer. REQUIRES: inside the buffer.
   std::string Token(uint64_t offset, uint64_t length) const;
 
  private:
   RegisteredBuffer() = default;
+  Status Register(const std::string& verb, const std::string& access_key,
+                  const std::string& secret_key, const std::string& region,
+                  const std::string& extra, int pass_fd);
   int socket_ = -1;
+  bool device_ = false;
   int memfd_ = -1;
   char* data_ = nullptr;
   uint64_t size_ = 0;

@@ -140,11 +140,14 @@ void RegistrationServer::ServeClient(int fd, uint64_t client) {
     auto line = RecvLine(fd, &memfd);
     if (!line.ok() || line->empty()) break;
     std::istringstream in(*line);
-    std::string verb, access_key, amz_date, region, signature;
+    std::string verb, access_key, amz_date, region, signature, handle;
     uint64_t size = 0;
     std::string reply;
-    if (!(in >> verb >> access_key >> amz_date >> region >> size >> signature) || verb != "REGISTER") {
-      reply = "ERR BadRequest expected: REGISTER <access-key> <amz-date> <region> <size> <signature>";
+    bool parsed = static_cast<bool>(in >> verb >> access_key >> amz_date >> region >> size >> signature);
+    const bool device = verb == "REGISTER-CUDA";
+    if (!parsed || (verb != "REGISTER" && !device) || (device && !(in >> handle))) {
+      reply = "ERR BadRequest expected: REGISTER <access-key> <amz-date> <region> <size> <signature>"
+              " (a memfd attached), or REGISTER-CUDA ... <signature> <cuda-ipc-handle-hex>";
     } else if (auto secret = secrets_(access_key); !secret) {
       reply = "ERR InvalidAccessKeyId unknown access key";
     } else if (auto when = ParseHttpDate(amz_date);
@@ -153,11 +156,20 @@ void RegistrationServer::ServeClient(int fd, uint64_t client) {
     } else if (!sigv4::ConstantTimeEquals(
                    RegistrationSignature(*secret, amz_date, region, size), signature)) {
       reply = "ERR SignatureDoesNotMatch the registration signature does not match";
-    } else if (!memfd.valid()) {
+    } else if (device && !gpu::Available()) {
+      reply = "ERR Declined this server has no CUDA device";
+    } else if (!device && !memfd.valid()) {
       reply = "ERR BadRequest no memfd was passed with the registration";
     } else {
       std::string key;
-      auto id = registry_->Register(client, memfd.get(), size, &key);
+      Result<uint64_t> id = Status::Internal("unreached");
+      if (device) {
+        auto memory = gpu::DeviceMemory::Open(handle, size);
+        id = memory.ok() ? registry_->RegisterDevice(client, std::move(memory).value(), &key)
+                         : Result<uint64_t>(memory.status());
+      } else {
+        id = registry_->Register(client, memfd.get(), size, &key);
+      }
       reply = id.ok() ? "OK " + std::to_string(*id) + " " + HexEncode(key)
                       : "ERR " + (id.status().reason().empty() ? std::string("Refused") : id.status().reason()) +
                             " " + id.status().message();
@@ -173,18 +185,55 @@ void RegistrationServer::ServeClient(int fd, uint64_t client) {
 
 // ---- client side -----------------------------------------------------------------------------
 
+namespace {
+
+Result<int> ConnectUnix(const std::string& socket_path) {
+  sockaddr_un addr{};
+  if (socket_path.size() >= sizeof(addr.sun_path)) return Status::Invalid("socket path too long");
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::FromErrno("socket", errno);
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    Status st = Status::FromErrno("connect " + socket_path, errno);
+    ::close(fd);
+    return st;
+  }
+  return fd;
+}
+
+}  // namespace
+
+Status RegisteredBuffer::Register(const std::string& verb, const std::string& access_key,
+                                  const std::string& secret_key, const std::string& region,
+                                  const std::string& extra, int pass_fd) {
+  std::string amz_date = FormatAmzDate(NowNanos() / 1000000000);
+  std::string line = verb + " " + access_key + " " + amz_date + " " + region + " " +
+                     std::to_string(size_) + " " +
+                     RegistrationSignature(secret_key, amz_date, region, size_) +
+                     (extra.empty() ? "" : " " + extra) + "\n";
+  RETURN_IF_ERROR(SendLine(socket_, line, pass_fd));
+  UniqueFd unused;
+  ASSIGN_OR_RETURN(std::string reply, RecvLine(socket_, &unused));
+  std::istringstream in(reply);
+  std::string word, key_hex;
+  in >> word;
+  if (word != "OK" || !(in >> region_ >> key_hex) || !HexDecode(key_hex)) {
+    Code code = reply.find("Signature") != std::string::npos || reply.find("AccessKey") != std::string::npos
+                    ? Code::kPermissionDenied
+                : reply.rfind("ERR Declined", 0) == 0 ? Code::kFailedPrecondition
+                                                      : Code::kResourceExhausted;
+    return Status(code, "RegistrationRefused", "the server refused the registration: " + reply);
+  }
+  key_ = *HexDecode(key_hex);
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<RegisteredBuffer>> RegisteredBuffer::Create(
     const std::string& socket_path, const std::string& access_key, const std::string& secret_key,
     const std::string& region, uint64_t size) {
   std::unique_ptr<RegisteredBuffer> b(new RegisteredBuffer());
-  sockaddr_un addr{};
-  if (socket_path.size() >= sizeof(addr.sun_path)) return Status::Invalid("socket path too long");
-  b->socket_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  if (::connect(b->socket_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return Status::FromErrno("connect " + socket_path, errno);
-  }
+  ASSIGN_OR_RETURN(b->socket_, ConnectUnix(socket_path));
   b->memfd_ = ::memfd_create("skyway-buffer", MFD_CLOEXEC);
   if (b->memfd_ < 0) return Status::FromErrno("memfd_create", errno);
   if (::ftruncate(b->memfd_, static_cast<off_t>(size)) != 0) return Status::FromErrno("ftruncate", errno);
@@ -192,29 +241,26 @@ Result<std::unique_ptr<RegisteredBuffer>> RegisteredBuffer::Create(
   if (p == MAP_FAILED) return Status::FromErrno("mmap", errno);
   b->data_ = static_cast<char*>(p);
   b->size_ = size;
-  std::string amz_date = FormatAmzDate(NowNanos() / 1000000000);
-  std::string line = "REGISTER " + access_key + " " + amz_date + " " + region + " " +
-                     std::to_string(size) + " " +
-                     RegistrationSignature(secret_key, amz_date, region, size) + "\n";
-  RETURN_IF_ERROR(SendLine(b->socket_, line, b->memfd_));
-  UniqueFd unused;
-  ASSIGN_OR_RETURN(std::string reply, RecvLine(b->socket_, &unused));
-  std::istringstream in(reply);
-  std::string word, key_hex;
-  in >> word;
-  if (word != "OK" || !(in >> b->region_ >> key_hex) || !HexDecode(key_hex)) {
-    Code code = reply.find("Signature") != std::string::npos || reply.find("AccessKey") != std::string::npos
-                    ? Code::kPermissionDenied
-                    : Code::kResourceExhausted;
-    return Status(code, "RegistrationRefused", "the server refused the registration: " + reply);
-  }
-  b->key_ = *HexDecode(key_hex);
+  RETURN_IF_ERROR(b->Register("REGISTER", access_key, secret_key, region, "", b->memfd_));
+  return b;
+}
+
+Result<std::unique_ptr<RegisteredBuffer>> RegisteredBuffer::CreateDevice(
+    const std::string& socket_path, const std::string& access_key, const std::string& secret_key,
+    const std::string& region, void* device_ptr, uint64_t size) {
+  ASSIGN_OR_RETURN(std::string handle, gpu::ExportHandle(device_ptr));
+  std::unique_ptr<RegisteredBuffer> b(new RegisteredBuffer());
+  ASSIGN_OR_RETURN(b->socket_, ConnectUnix(socket_path));
+  b->data_ = static_cast<char*>(device_ptr);
+  b->size_ = size;
+  b->device_ = true;
+  RETURN_IF_ERROR(b->Register("REGISTER-CUDA", access_key, secret_key, region, handle, -1));
   return b;
 }
 
 RegisteredBuffer::~RegisteredBuffer() {
   if (socket_ >= 0) ::close(socket_);  // deregisters on the server
-  if (data_ != nullptr) ::munmap(data_, size_);
+  if (data_ != nullptr && !device_) ::munmap(data_, size_);
   if (memfd_ >= 0) ::close(memfd_);
 }
 

@@ -13,11 +13,16 @@ namespace skyway::directpath {
 
 class Region {
  public:
-  Region(uint64_t client, char* data, uint64_t size, std::string key)
-      : client_(client), data_(data), size_(size), key_(std::move(key)) {}
-  ~Region() { ::munmap(data_, size_); }
+  // Host memory (data, a mapping it unmaps) or device memory (device, data null).
+  Region(uint64_t client, char* data, uint64_t size, std::string key,
+         std::unique_ptr<gpu::DeviceMemory> device = nullptr)
+      : client_(client), data_(data), size_(size), key_(std::move(key)), device_(std::move(device)) {}
+  ~Region() {
+    if (data_ != nullptr) ::munmap(data_, size_);
+  }
   uint64_t client() const { return client_; }
   char* data() const { return data_; }
+  gpu::DeviceMemory* device() const { return device_.get(); }
   uint64_t size() const { return size_; }
   const std::string& key() const { return key_; }
 
@@ -45,6 +50,7 @@ class Region {
   char* data_;
   uint64_t size_;
   std::string key_;
+  std::unique_ptr<gpu::DeviceMemory> device_;
   std::mutex mu_;
   std::vector<std::pair<uint64_t, uint64_t>> busy_;
 };
@@ -56,34 +62,60 @@ Target::~Target() {
   if (region_) region_->Release(offset_, length_);
 }
 
-char* Target::data() const { return region_->data() + offset_; }
+char* Target::data() const { return on_device() ? nullptr : region_->data() + offset_; }
+bool Target::on_device() const { return region_->device() != nullptr; }
+Status Target::Fill(uint64_t length, const gpu::FillFn& fill) const {
+  return region_->device()->Fill(offset_, std::min(length, length_), fill);
+}
+Status Target::Drain(uint64_t length, const gpu::DrainFn& drain) const {
+  return region_->device()->Drain(offset_, std::min(length, length_), drain);
+}
 
 RegionRegistry::RegionRegistry(Limits limits) : limits_(limits) {}
 RegionRegistry::~RegionRegistry() = default;
 
-Result<uint64_t> RegionRegistry::Register(uint64_t client, int memfd, uint64_t size,
-                                          std::string* key) {
+Status RegionRegistry::Admit(uint64_t client, uint64_t size) {
   if (size == 0 || size > limits_.max_region_bytes) {
     return Status(Code::kResourceExhausted, "RegionTooLarge",
                   "a region is 1 byte to " + std::to_string(limits_.max_region_bytes) + " bytes");
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t mine = 0;
+  for (const auto& [id, r] : regions_) mine += r->client() == client;
+  if (mine >= limits_.max_regions_per_client) {
+    return Status(Code::kResourceExhausted, "TooManyRegions", "too many regions for one client");
+  }
+  if (mapped_bytes_ + size > limits_.max_total_bytes) {
+    return Status(Code::kResourceExhausted, "TooMuchMemory", "the server maps too much memory already");
+  }
+  mapped_bytes_ += size;
+  return Status::Ok();
+}
+
+uint64_t RegionRegistry::Add(std::shared_ptr<Region> region) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t id = next_id_++;
+  regions_[id] = std::move(region);
+  return id;
+}
+
+Result<uint64_t> RegionRegistry::RegisterDevice(uint64_t client,
+                                                std::unique_ptr<gpu::DeviceMemory> memory,
+                                                std::string* key) {
+  const uint64_t size = memory->size();
+  RETURN_IF_ERROR(Admit(client, size));
+  *key = RandomBytes(16);
+  return Add(std::make_shared<Region>(client, nullptr, size, *key, std::move(memory)));
+}
+
+Result<uint64_t> RegionRegistry::Register(uint64_t client, int memfd, uint64_t size,
+                                          std::string* key) {
   struct stat st {};
   if (::fstat(memfd, &st) != 0) return Status::FromErrno("fstat memfd", errno);
   if (!S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) < size) {
     return Status::Invalid("the file descriptor is not a memfd of at least the registered size");
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    size_t mine = 0;
-    for (const auto& [id, r] : regions_) mine += r->client() == client;
-    if (mine >= limits_.max_regions_per_client) {
-      return Status(Code::kResourceExhausted, "TooManyRegions", "too many regions for one client");
-    }
-    if (mapped_bytes_ + size > limits_.max_total_bytes) {
-      return Status(Code::kResourceExhausted, "TooMuchMemory", "the server maps too much memory already");
-    }
-    mapped_bytes_ += size;
-  }
+  RETURN_IF_ERROR(Admit(client, size));
   // Populated now, so that moving bytes later takes no page faults on this side.
   void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, memfd, 0);
   if (p == MAP_FAILED) {
@@ -92,10 +124,7 @@ Result<uint64_t> RegionRegistry::Register(uint64_t client, int memfd, uint64_t s
     return Status::FromErrno("mmap region", errno);
   }
   *key = RandomBytes(16);
-  std::lock_guard<std::mutex> lock(mu_);
-  uint64_t id = next_id_++;
-  regions_[id] = std::make_shared<Region>(client, static_cast<char*>(p), size, *key);
-  return id;
+  return Add(std::make_shared<Region>(client, static_cast<char*>(p), size, *key));
 }
 
 void RegionRegistry::DropClient(uint64_t client) {

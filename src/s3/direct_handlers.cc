@@ -71,6 +71,14 @@ Status DirectGet(Context& ctx, const store::ObjectData& data, ByteRange range,
                                           " bytes; the x-amz-rdma-token names only " +
                                           std::to_string(target.length()));
   }
+  if (target.on_device()) {  // page cache -> pinned ring -> the client's GPU memory
+    RETURN_IF_ERROR(target.Fill(range.length, [&](char* staging, uint64_t at, uint64_t n) {
+      return ReadRange(data, range.first + at, n, staging);
+    }));
+    ctx.resp.headers.Set("Content-Length", "0");
+    SetDirectReply(ctx, ctx.resp.status == 206 ? "206" : "200", range.length);
+    return Status::Ok();
+  }
   // One copy, page cache to the client's memory. A large range is copied by several threads:
   // a single core's copy bandwidth is the limit otherwise.
   size_t threads = range.length >= kParallelCopyBytes
@@ -103,7 +111,13 @@ Result<BodyDigest> ReceiveBody(Context& ctx, store::ObjectWriter* writer, uint64
   if (target->length() > max_size) return S3Error("EntityTooLarge");
   BodyDigester digester(ctx);
   RETURN_IF_ERROR(digester.Init());
-  for (uint64_t at = 0; at < target->length(); at += kSlice) {
+  if (target->on_device()) {  // the client's GPU memory -> pinned ring -> the file
+    RETURN_IF_ERROR(target->Drain(target->length(), [&](const char* staging, uint64_t, uint64_t n) {
+      digester.Update(staging, n);
+      return writer->Write(staging, n);
+    }));
+  }
+  for (uint64_t at = 0; !target->on_device() && at < target->length(); at += kSlice) {
     size_t n = static_cast<size_t>(std::min(kSlice, target->length() - at));
     digester.Update(target->data() + at, n);
     RETURN_IF_ERROR(writer->Write(target->data() + at, n));

@@ -3,6 +3,10 @@
 // prove no byte lands outside the named range.
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -219,6 +223,36 @@ TEST_F(DirectPathTest, RegistrationIsAuthenticatedAndEndsWithTheSocket) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(registry_->region_count(), 0u);
+}
+
+// GPU memory registers by CUDA IPC handle (REGISTER-CUDA); a server without a CUDA device
+// answers Declined, and a client without one refuses before asking.
+TEST_F(DirectPathTest, DeviceRegistrationIsDeclinedWithoutCuda) {
+  if (directpath::gpu::Available()) GTEST_SKIP() << "a CUDA device is present (gpu_direct_test)";
+  auto raw = [this](const std::string& line) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, socket_.c_str(), socket_.size() + 1);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+    char reply[256] = {};
+    ssize_t n = ::read(fd, reply, sizeof(reply) - 1);
+    ::close(fd);
+    return n > 0 ? std::string(reply, static_cast<size_t>(n)) : std::string();
+  };
+  std::string date = FormatAmzDate(NowNanos() / 1000000000);
+  std::string head = "REGISTER-CUDA AK " + date + " us-east-1 4096 " +
+                     directpath::RegistrationSignature("SK", date, "us-east-1", 4096);
+  EXPECT_EQ(raw(head + " " + std::string(128, 'a') + "\n").rfind("ERR Declined", 0), 0u);
+  EXPECT_EQ(raw(head + "\n").rfind("ERR BadRequest", 0), 0u);  // no handle
+  EXPECT_EQ(registry_->region_count(), 0u);
+  // The client library refuses before asking: this process has no device either.
+  auto c = NewClient(true);
+  char not_device[64];
+  auto buf = c->RegisterDevice(not_device, sizeof(not_device));
+  ASSERT_FALSE(buf.ok());
+  EXPECT_EQ(buf.status().code(), Code::kFailedPrecondition);
 }
 
 class DecliningServerTest : public DirectPathTest {

@@ -1,0 +1,127 @@
+// The direct path into and out of GPU memory, end to end in one process: a real S3 service with
+// its registration socket, the client library registering cudaMalloc'ed memory by CUDA IPC
+// handle. Label gpu: every test skips without a CUDA device (CI has none).
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "client/client.h"
+#include "directpath/directpath.h"
+#include "s3/s3.h"
+
+namespace skyway {
+namespace {
+
+namespace fs = std::filesystem;
+
+#define REQUIRE_GPU() \
+  if (!directpath::gpu::Available()) GTEST_SKIP() << "no CUDA device"
+
+class GpuDirectTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!directpath::gpu::Available()) return;
+    dir_ = fs::temp_directory_path() / ("skyway-gpu-direct-" + HexEncode(RandomBytes(6)));
+    backend_ = std::move(store::OpenLocalBackend(dir_.string())).value();
+    registry_ = std::make_unique<directpath::RegionRegistry>();
+    registration_ = std::make_unique<directpath::RegistrationServer>(
+        registry_.get(),
+        [](const std::string& ak) -> std::optional<std::string> {
+          return ak == "AK" ? std::optional<std::string>("SK") : std::nullopt;
+        },
+        900);
+    socket_ = (dir_ / "skyway.sock").string();
+    ASSERT_TRUE(registration_->Listen(socket_).ok());
+    registration_->Start();
+    s3::Config config;
+    config.credentials.push_back({"AK", "SK"});
+    config.regions = registry_.get();
+    config.direct_socket = socket_;
+    service_ = std::make_unique<s3::Service>(backend_.get(), config);
+    server_ = std::make_unique<http::Server>(
+        [this](http::Request& q, http::Response& r) { service_->Handle(q, r); },
+        &s3::Service::FormatProtocolError);
+    ASSERT_TRUE(server_->Listen("127.0.0.1", 0).ok());
+    thread_ = std::thread([this] { server_->Run(); });
+  }
+  void TearDown() override {
+    if (!server_) return;
+    server_->Shutdown();
+    thread_.join();
+    registration_->Shutdown();
+    fs::remove_all(dir_);
+  }
+  std::unique_ptr<client::Client> NewClient() {
+    client::Options o;
+    o.endpoint = "http://127.0.0.1:" + std::to_string(server_->port());
+    o.access_key = "AK";
+    o.secret_key = "SK";
+    o.direct_socket = socket_;
+    o.part_size = 64 << 20;
+    o.parallelism = 4;
+    return std::move(client::Client::Create(o)).value();
+  }
+
+  fs::path dir_;
+  std::string socket_;
+  std::unique_ptr<store::Backend> backend_;
+  std::unique_ptr<directpath::RegionRegistry> registry_;
+  std::unique_ptr<directpath::RegistrationServer> registration_;
+  std::unique_ptr<s3::Service> service_;
+  std::unique_ptr<http::Server> server_;
+  std::thread thread_;
+};
+
+TEST_F(GpuDirectTest, GetIntoAndPutFromDeviceMemory) {
+  REQUIRE_GPU();
+  constexpr size_t kSize = 256 << 20;
+  std::string data(kSize, '\0');
+  for (size_t i = 0; i < kSize; i += 8) {
+    uint64_t v = i * 0x9E3779B97F4A7C15ULL;
+    std::memcpy(&data[i], &v, 8);
+  }
+  auto c = NewClient();
+  ASSERT_TRUE(c->CreateBucket("bkt").ok());
+  ASSERT_TRUE(c->ParallelPut("bkt", "obj", data.data(), kSize).ok());  // over HTTP, from host
+  void* dev = nullptr;
+  ASSERT_EQ(cudaMalloc(&dev, kSize), cudaSuccess);
+  ASSERT_EQ(cudaMemset(dev, 0, kSize), cudaSuccess);
+  {
+    auto buf = c->RegisterDevice(dev, kSize);
+    ASSERT_TRUE(buf.ok()) << buf.status().ToString();
+    auto t0 = std::chrono::steady_clock::now();
+    auto got = c->ParallelGet("bkt", "obj", static_cast<char*>(dev), kSize);
+    double get_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->transport, client::Transport::kDirect);
+    std::string back(kSize, '\0');
+    ASSERT_EQ(cudaMemcpy(back.data(), dev, kSize, cudaMemcpyDeviceToHost), cudaSuccess);
+    EXPECT_TRUE(back == data) << "the bytes in GPU memory differ from the object";
+    // Pinned host -> device, for the ratio the issue asks about (printed; the bench measures).
+    void* pinned = nullptr;
+    ASSERT_EQ(cudaMallocHost(&pinned, kSize), cudaSuccess);
+    std::memcpy(pinned, data.data(), kSize);
+    auto t1 = std::chrono::steady_clock::now();
+    ASSERT_EQ(cudaMemcpy(dev, pinned, kSize, cudaMemcpyHostToDevice), cudaSuccess);
+    double copy_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+    cudaFreeHost(pinned);
+    std::printf("direct GET into GPU memory: %.2f GB/s; pinned cudaMemcpy H2D: %.2f GB/s (%.0f%%)\n",
+                kSize / get_s / 1e9, kSize / copy_s / 1e9, 100 * copy_s / get_s);
+    // PUT from device memory, read back over HTTP.
+    auto put = c->ParallelPut("bkt", "from-gpu", static_cast<char*>(dev), kSize);
+    ASSERT_TRUE(put.ok()) << put.status().ToString();
+    EXPECT_EQ(put->transport, client::Transport::kDirect);
+    std::string host(kSize, '\0');
+    auto plain = c->Get("bkt", "from-gpu", host.data(), kSize);
+    ASSERT_TRUE(plain.ok());
+    EXPECT_TRUE(host == data);
+  }
+  cudaFree(dev);
+}
+
+}  // namespace
+}  // namespace skyway
