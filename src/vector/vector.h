@@ -45,6 +45,21 @@ struct IndexSpec {
 // when they build on the CPU (no device, or a build without CUDA). Same graph either way.
 std::string GpuDevice();
 
+// GPU memory for a build fed straight from the store: the caller GETs a segment's vectors into
+// it through the direct path (client::Client::RegisterDevice) and hands data() to BuildIndex of a
+// GPU type. An index built so is good for Serialize only (its vectors are not host memory):
+// serve it with LoadIndex over host vectors. Freed with the object.
+class DeviceVectors {
+ public:
+  virtual ~DeviceVectors() = default;
+  virtual float* data() const = 0;  // a device address
+  virtual size_t bytes() const = 0;
+};
+// Errors: kFailedPrecondition without a CUDA device; kResourceExhausted when it does not fit.
+Result<std::unique_ptr<DeviceVectors>> AllocateDeviceVectors(size_t bytes);
+// Whether the index type builds on the GPU when one is present (GPU_CAGRA, GPU_BRUTE_FORCE).
+bool IsGpuType(std::string_view type);
+
 // The index types this build knows.
 std::vector<std::string> IndexTypes();
 // Checks type and build parameters against dim before any work. Errors: kInvalidArgument.

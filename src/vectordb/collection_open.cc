@@ -271,24 +271,57 @@ void Collection::BuildSegmentIndex(int64_t id, int64_t generation) {
     std::unique_lock lock(state_mu_);
     index_fail_ = st.message();
   };
-  int64_t t0 = NowNanos();
+  int64_t t0 = NowNanos(), t1 = 0, t2 = 0;
   client::Transport transport = client::Transport::kHttp;
-  if (!vectors) {
-    auto got = store_->GetBuffer(SegmentPrefix(id) + "vectors.f32", &transport);
-    if (!got.ok()) return fail(got.status());
-    vectors = std::move(got).value();
+  const std::string vectors_key = SegmentPrefix(id) + "vectors.f32";
+  std::shared_ptr<vector::Index> index;
+  Result<std::string> bytes = Status::Internal("unbuilt");
+  const size_t vector_bytes = seg->rows * seg->dim * sizeof(float);
+  if (!vectors && vector::IsGpuType(spec.type) && !vector::GpuDevice().empty()) {
+    // The GPU build: the store's bytes go straight into GPU memory through the direct path,
+    // the graph is built there, and only the graph comes back to host memory.
+    auto device = vector::AllocateDeviceVectors(vector_bytes);
+    Status st = device.ok() ? store_->GetIntoDevice(vectors_key, (*device)->data(), vector_bytes)
+                            : device.status();
+    if (st.ok()) {
+      t1 = NowNanos();
+      transport = client::Transport::kDirect;
+      auto built = vector::BuildIndex(spec, (*device)->data(), seg->rows, seg->dim, tuning_.build_threads);
+      if (!built.ok()) return fail(built.status());
+      t2 = NowNanos();
+      bytes = (*built)->Serialize();
+    } else {
+      LogWarn("vectordb: " + name() + ": GPU build of segment " + std::to_string(id) +
+              " fed through host memory: " + st.ToString());
+    }
   }
-  int64_t t1 = NowNanos();
-  auto built = vector::BuildIndex(spec, reinterpret_cast<const float*>(vectors->data()), seg->rows,
-                                  seg->dim, tuning_.build_threads);
-  if (!built.ok()) return fail(built.status());
-  std::shared_ptr<vector::Index> index = std::move(built).value();
-  int64_t t2 = NowNanos();
-  auto bytes = index->Serialize();
+  if (!bytes.ok()) {
+    if (!vectors) {
+      auto got = store_->GetBuffer(vectors_key, &transport);
+      if (!got.ok()) return fail(got.status());
+      vectors = std::move(got).value();
+    }
+    t1 = NowNanos();
+    auto built = vector::BuildIndex(spec, reinterpret_cast<const float*>(vectors->data()), seg->rows,
+                                    seg->dim, tuning_.build_threads);
+    if (!built.ok()) return fail(built.status());
+    index = std::move(built).value();
+    t2 = NowNanos();
+    bytes = index->Serialize();
+  }
   if (!bytes.ok()) return fail(bytes.status());
   std::string key = SegmentPrefix(id) + "index/" + index_name + "-" + Seq(generation) + "." + spec.type;
   if (Status st = store_->PutLarge(key, *bytes); !st.ok()) return fail(st);
   int64_t t3 = NowNanos();
+  if (!index && loaded_wanted_) {  // built from GPU memory: serve it over host vectors
+    auto got = store_->GetBuffer(vectors_key, nullptr);
+    if (!got.ok()) return fail(got.status());
+    vectors = std::move(got).value();
+    auto loaded = vector::LoadIndex(spec, *bytes, reinterpret_cast<const float*>(vectors->data()),
+                                    seg->rows, seg->dim);
+    if (!loaded.ok()) return fail(loaded.status());
+    index = std::move(loaded).value();
+  }
   std::lock_guard write(write_mu_);
   if (dropped_) return;  // Drop ran during the build: write nothing more
   if (!index_ || index_->generation != generation || !SegmentById(id)) {
@@ -300,7 +333,7 @@ void Collection::BuildSegmentIndex(int64_t id, int64_t generation) {
     if (!seg->index_key.empty()) stale_objects_.push_back(seg->index_key);
     seg->index_key = key;
     seg->index_generation = generation;
-    if (loaded_wanted_) {
+    if (loaded_wanted_ && index) {
       seg->index = index;
       seg->buffer = vector::HoldsVectors(spec) ? nullptr : vectors;  // held once
     }
@@ -308,7 +341,7 @@ void Collection::BuildSegmentIndex(int64_t id, int64_t generation) {
   if (Status st = WriteManifest(); !st.ok()) return fail(st);
   auto secs = [](int64_t a, int64_t b) { return std::to_string((b - a) / 1e9); };
   LogInfo("vectordb: " + name_ + ": segment " + std::to_string(id) + " " + spec.type + " index built: load " +
-          secs(t0, t1) + " s (" + (vectors && transport == client::Transport::kDirect ? "direct" : "memory/http") +
+          secs(t0, t1) + " s (" + (transport == client::Transport::kDirect ? "direct" : "memory/http") +
           "), build " + secs(t1, t2) + " s, store " + secs(t2, t3) + " s");
 }
 

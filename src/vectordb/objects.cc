@@ -48,6 +48,14 @@ Result<std::unique_ptr<client::Buffer>> ObjectStore::GetBuffer(const std::string
   return buffer;
 }
 
+Status ObjectStore::GetIntoDevice(const std::string& key, void* device, size_t capacity) {
+  ASSIGN_OR_RETURN(std::unique_ptr<client::Buffer> registered, client_->RegisterDevice(device, capacity));
+  ASSIGN_OR_RETURN(client::TransferResult r,
+                   client_->ParallelGet(bucket_, key, static_cast<char*>(device), capacity));
+  if (r.transport != client::Transport::kDirect) return Status::IOError("GET into GPU memory went over HTTP");
+  return Status::Ok();
+}
+
 Status ObjectStore::PutBuffer(const std::string& key, const client::Buffer& buffer, size_t size,
                               client::Transport* transport) {
   ASSIGN_OR_RETURN(client::TransferResult r, client_->ParallelPut(bucket_, key, buffer.data(), size));

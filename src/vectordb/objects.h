@@ -26,6 +26,9 @@ class ObjectStore {
   // Fills *transport with how the bytes moved.
   Result<std::unique_ptr<client::Buffer>> GetBuffer(const std::string& key,
                                                     client::Transport* transport = nullptr);
+  // GETs key into GPU memory registered for the direct path (no host copy on this side).
+  // Errors: kFailedPrecondition when the device or the direct path is not available.
+  Status GetIntoDevice(const std::string& key, void* device, size_t capacity);
   Status PutBuffer(const std::string& key, const client::Buffer& buffer, size_t size,
                    client::Transport* transport = nullptr);
   // Copies data into registered memory, then PutBuffer.

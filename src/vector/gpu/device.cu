@@ -531,6 +531,38 @@ Status PruneOnDevice(const uint32_t* knn_device, size_t n, size_t k, size_t degr
 
 }  // namespace
 
+namespace {
+class CudaVectors final : public DeviceVectors {
+ public:
+  CudaVectors(float* p, size_t bytes) : p_(p), bytes_(bytes) {}
+  ~CudaVectors() override { cudaFree(p_); }
+  float* data() const override { return p_; }
+  size_t bytes() const override { return bytes_; }
+
+ private:
+  float* p_;
+  size_t bytes_;
+};
+}  // namespace
+
+Result<std::unique_ptr<DeviceVectors>> AllocateVectors(size_t bytes) {
+  if (!Available()) return NoDevice();
+  RETURN_IF_ERROR(CheckFits(bytes));
+  void* p = nullptr;
+  CUDA_OR_RETURN(cudaMalloc(&p, std::max<size_t>(bytes, 1)));
+  return std::unique_ptr<DeviceVectors>(new CudaVectors(static_cast<float*>(p), bytes));
+}
+
+bool IsDevicePointer(const void* p) {
+  if (!Available() || p == nullptr) return false;
+  cudaPointerAttributes attr{};
+  if (cudaPointerGetAttributes(&attr, p) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  return attr.type == cudaMemoryTypeDevice;
+}
+
 bool Available() {
   static const bool available = [] {
     const char* off = std::getenv("SKYWAY_NO_GPU");

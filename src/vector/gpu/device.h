@@ -19,6 +19,11 @@ bool Available();
 // "NVIDIA H100 80GB HBM3, 79.1 GiB, sm_90", or why there is none.
 std::string Describe();
 
+// Device memory from cudaMalloc, freed with the object.
+Result<std::unique_ptr<DeviceVectors>> AllocateVectors(size_t bytes);
+// Whether p is device memory (cudaMalloc'ed, or an IPC mapping).
+bool IsDevicePointer(const void* p);
+
 // Device memory a build of n x dim vectors into a graph of k_init neighbours needs, in bytes.
 uint64_t KnnGraphBytes(size_t n, size_t dim, size_t k_init);
 

@@ -9,6 +9,8 @@ Status NoCuda() {
 }  // namespace
 
 bool Available() { return false; }
+Result<std::unique_ptr<DeviceVectors>> AllocateVectors(size_t) { return NoCuda(); }
+bool IsDevicePointer(const void*) { return false; }
 std::string Describe() { return "no CUDA support in this build"; }
 uint64_t KnnGraphBytes(size_t, size_t, size_t) { return 0; }
 Result<std::vector<uint32_t>> KnnGraph(Metric, const float*, size_t, size_t, size_t) { return NoCuda(); }

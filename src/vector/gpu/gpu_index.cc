@@ -33,7 +33,9 @@ class CagraIndex final : public OverCallerVectors {
              std::vector<uint32_t> graph)
       : OverCallerVectors(std::move(spec), vectors, n, dim), degree_(degree),
         graph_(std::move(graph)) {
-    if (spec_.metric == Metric::kCosine) inv_norms_ = InverseNorms(vectors_, n_, dim_);
+    if (spec_.metric == Metric::kCosine && vectors_ != nullptr) {
+      inv_norms_ = InverseNorms(vectors_, n_, dim_);
+    }
   }
 
   Result<std::vector<std::vector<Hit>>> Search(const float* queries, size_t nq, size_t k,
@@ -53,6 +55,10 @@ class CagraIndex final : public OverCallerVectors {
     sp.best_first = true;
     std::vector<std::vector<Hit>> results(nq);
     if (nq == 0 || k == 0 || n_ == 0) return results;
+    if (vectors_ == nullptr) {
+      return Status(Code::kFailedPrecondition, "",
+                    "this GPU_CAGRA index was built from GPU memory: load it over host vectors");
+    }
     // A large unfiltered batch goes to the device when there is one (the CPU answers otherwise,
     // and when the device refuses: dims over 4096, itopk over 512).
     if (filter == nullptr && nq >= kDeviceMinBatch && gpu::Available()) {
@@ -97,6 +103,10 @@ class GpuBruteForceIndex final : public OverCallerVectors {
   Result<std::vector<std::vector<Hit>>> Search(const float* queries, size_t nq, size_t k,
                                                const Params& /*params*/,
                                                const RowFilter* filter) const override {
+    if (vectors_ == nullptr && n_ > 0) {
+      return Status(Code::kFailedPrecondition, "",
+                    "this GPU_BRUTE_FORCE index was built from GPU memory: load it over host vectors");
+    }
     if (filter == nullptr && gpu::Available() && nq * n_ >= kDeviceMinWork) {
       auto hits = gpu::BruteForce(spec_.metric, vectors_, n_, dim_, queries, nq, k);
       if (hits.ok()) return hits;
@@ -152,7 +162,9 @@ Result<std::unique_ptr<Index>> BuildCagraIndex(const IndexSpec& spec, const floa
       graph = cagra::OptimizeGraph(knn.data(), n, k_init, degree);
     }
   }
-  return std::unique_ptr<Index>(new CagraIndex(spec, vectors, n, dim, degree, std::move(graph)));
+  // Built from device memory: the index keeps no pointer the CPU cannot read.
+  const float* host_vectors = gpu::IsDevicePointer(vectors) ? nullptr : vectors;
+  return std::unique_ptr<Index>(new CagraIndex(spec, host_vectors, n, dim, degree, std::move(graph)));
 }
 
 Result<std::unique_ptr<Index>> LoadCagraIndex(const IndexSpec& spec, std::string_view bytes,
@@ -180,11 +192,18 @@ Result<std::unique_ptr<Index>> LoadCagraIndex(const IndexSpec& spec, std::string
 
 Result<std::unique_ptr<Index>> MakeGpuBruteForceIndex(const IndexSpec& spec, const float* vectors,
                                                       size_t n, size_t dim) {
-  return std::unique_ptr<Index>(new GpuBruteForceIndex(spec, vectors, n, dim));
+  const float* host_vectors = gpu::IsDevicePointer(vectors) ? nullptr : vectors;
+  return std::unique_ptr<Index>(new GpuBruteForceIndex(spec, host_vectors, n, dim));
 }
 
 }  // namespace skyway::vector::internal
 
 namespace skyway::vector {
 std::string GpuDevice() { return gpu::Available() ? gpu::Describe() : ""; }
+Result<std::unique_ptr<DeviceVectors>> AllocateDeviceVectors(size_t bytes) {
+  return gpu::AllocateVectors(bytes);
+}
+bool IsGpuType(std::string_view type) {
+  return EqualsIgnoreCase(type, "GPU_CAGRA") || EqualsIgnoreCase(type, "GPU_BRUTE_FORCE");
+}
 }  // namespace skyway::vector
