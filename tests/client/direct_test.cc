@@ -16,71 +16,17 @@
 #include "client/http_client.h"
 #include "directpath/directpath.h"
 #include "s3/s3.h"
+#include "s3_fixture.h"
 
 namespace skyway {
 namespace {
 
 namespace fs = std::filesystem;
 
-class DirectPathTest : public ::testing::Test {
+class DirectPathTest : public S3Fixture {
  protected:
   void SetUp() override { Start(/*direct=*/true); }
   void TearDown() override { Stop(); }
-
-  void Start(bool serve_tokens) {
-    dir_ = fs::temp_directory_path() / ("skyway-direct-" + HexEncode(RandomBytes(6)));
-    backend_ = std::move(store::OpenLocalBackend(dir_.string())).value();
-    registry_ = std::make_unique<directpath::RegionRegistry>();
-    registration_ = std::make_unique<directpath::RegistrationServer>(
-        registry_.get(),
-        [](const std::string& ak) -> std::optional<std::string> {
-          return ak == "AK" ? std::optional<std::string>("SK") : std::nullopt;
-        },
-        900);
-    socket_ = (dir_ / "skyway.sock").string();
-    ASSERT_TRUE(registration_->Listen(socket_).ok());
-    registration_->Start();
-    s3::Config config;
-    config.credentials.push_back({"AK", "SK"});
-    if (serve_tokens) {
-      config.regions = registry_.get();
-      config.direct_socket = socket_;
-    }
-    service_ = std::make_unique<s3::Service>(backend_.get(), config);
-    server_ = std::make_unique<http::Server>(
-        [this](http::Request& q, http::Response& r) { service_->Handle(q, r); },
-        &s3::Service::FormatProtocolError);
-    ASSERT_TRUE(server_->Listen("127.0.0.1", 0).ok());
-    thread_ = std::thread([this] { server_->Run(); });
-  }
-
-  void Stop() {
-    server_->Shutdown();
-    thread_.join();
-    registration_->Shutdown();
-    server_.reset();
-    service_.reset();
-    registration_.reset();
-    registry_.reset();
-    backend_.reset();
-    fs::remove_all(dir_);
-  }
-
-  client::Options Options(bool direct) {
-    client::Options o;
-    o.endpoint = "http://127.0.0.1:" + std::to_string(server_->port());
-    o.access_key = "AK";
-    o.secret_key = "SK";
-    o.direct = direct;
-    o.direct_socket = socket_;  // given: a declining server does not advertise it
-    o.part_size = 5 << 20;
-    o.parallelism = 3;
-    return o;
-  }
-
-  std::unique_ptr<client::Client> NewClient(bool direct) {
-    return std::move(client::Client::Create(Options(direct))).value();
-  }
 
   static std::string Pattern(size_t n, int seed) {
     std::string s(n, '\0');
@@ -100,15 +46,6 @@ class DirectPathTest : public ::testing::Test {
     if (r->status == 200 || r->status == 206) return "";
     return client::ErrorOf(*r).reason() + " " + r->Header("x-amz-rdma-reply");
   }
-
-  fs::path dir_;
-  std::string socket_;
-  std::unique_ptr<store::Backend> backend_;
-  std::unique_ptr<directpath::RegionRegistry> registry_;
-  std::unique_ptr<directpath::RegistrationServer> registration_;
-  std::unique_ptr<s3::Service> service_;
-  std::unique_ptr<http::Server> server_;
-  std::thread thread_;
 };
 
 TEST_F(DirectPathTest, PutAndGetThroughRegisteredMemory) {

@@ -12,68 +12,28 @@
 #include "client/client.h"
 #include "directpath/directpath.h"
 #include "s3/s3.h"
+#include "s3_fixture.h"
 
 namespace skyway {
 namespace {
 
-namespace fs = std::filesystem;
-
 #define REQUIRE_GPU() \
   if (!directpath::gpu::Available()) GTEST_SKIP() << "no CUDA device"
 
-class GpuDirectTest : public ::testing::Test {
+class GpuDirectTest : public S3Fixture {
  protected:
   void SetUp() override {
-    if (!directpath::gpu::Available()) return;
-    dir_ = fs::temp_directory_path() / ("skyway-gpu-direct-" + HexEncode(RandomBytes(6)));
-    backend_ = std::move(store::OpenLocalBackend(dir_.string())).value();
-    registry_ = std::make_unique<directpath::RegionRegistry>();
-    registration_ = std::make_unique<directpath::RegistrationServer>(
-        registry_.get(),
-        [](const std::string& ak) -> std::optional<std::string> {
-          return ak == "AK" ? std::optional<std::string>("SK") : std::nullopt;
-        },
-        900);
-    socket_ = (dir_ / "skyway.sock").string();
-    ASSERT_TRUE(registration_->Listen(socket_).ok());
-    registration_->Start();
-    s3::Config config;
-    config.credentials.push_back({"AK", "SK"});
-    config.regions = registry_.get();
-    config.direct_socket = socket_;
-    service_ = std::make_unique<s3::Service>(backend_.get(), config);
-    server_ = std::make_unique<http::Server>(
-        [this](http::Request& q, http::Response& r) { service_->Handle(q, r); },
-        &s3::Service::FormatProtocolError);
-    ASSERT_TRUE(server_->Listen("127.0.0.1", 0).ok());
-    thread_ = std::thread([this] { server_->Run(); });
+    if (directpath::gpu::Available()) Start(/*serve_tokens=*/true);
   }
   void TearDown() override {
-    if (!server_) return;
-    server_->Shutdown();
-    thread_.join();
-    registration_->Shutdown();
-    fs::remove_all(dir_);
+    if (server_) Stop();
   }
-  std::unique_ptr<client::Client> NewClient() {
-    client::Options o;
-    o.endpoint = "http://127.0.0.1:" + std::to_string(server_->port());
-    o.access_key = "AK";
-    o.secret_key = "SK";
-    o.direct_socket = socket_;
+  std::unique_ptr<client::Client> NewGpuClient() {
+    client::Options o = Options(true);
     o.part_size = 64 << 20;
     o.parallelism = 4;
     return std::move(client::Client::Create(o)).value();
   }
-
-  fs::path dir_;
-  std::string socket_;
-  std::unique_ptr<store::Backend> backend_;
-  std::unique_ptr<directpath::RegionRegistry> registry_;
-  std::unique_ptr<directpath::RegistrationServer> registration_;
-  std::unique_ptr<s3::Service> service_;
-  std::unique_ptr<http::Server> server_;
-  std::thread thread_;
 };
 
 TEST_F(GpuDirectTest, GetIntoAndPutFromDeviceMemory) {
@@ -84,7 +44,7 @@ TEST_F(GpuDirectTest, GetIntoAndPutFromDeviceMemory) {
     uint64_t v = i * 0x9E3779B97F4A7C15ULL;
     std::memcpy(&data[i], &v, 8);
   }
-  auto c = NewClient();
+  auto c = NewGpuClient();
   ASSERT_TRUE(c->CreateBucket("bkt").ok());
   ASSERT_TRUE(c->ParallelPut("bkt", "obj", data.data(), kSize).ok());  // over HTTP, from host
   void* dev = nullptr;

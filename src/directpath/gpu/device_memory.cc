@@ -1,6 +1,8 @@
 // GPU memory on the direct path, with CUDA: IPC handles and the pinned staging ring.
 #include "directpath/gpu/device_memory.h"
 
+#include "common/cuda_probe.h"
+
 #include <cuda_runtime.h>
 
 #include <cstdlib>
@@ -30,19 +32,7 @@ Status NoDevice() {
 
 }  // namespace
 
-bool Available() {
-  static const bool available = [] {
-    const char* off = std::getenv("SKYWAY_NO_GPU");
-    if (off != nullptr && off[0] != '\0' && off[0] != '0') return false;
-    int count = 0;
-    if (cudaGetDeviceCount(&count) != cudaSuccess) {
-      cudaGetLastError();
-      return false;
-    }
-    return count > 0;
-  }();
-  return available;
-}
+bool Available() { return CudaDeviceAvailable(); }
 
 Result<std::string> ExportHandle(const void* device_ptr) {
   if (!Available()) return NoDevice();

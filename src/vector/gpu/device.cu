@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 
+#include "common/cuda_probe.h"
 #include "vector/gpu/device.h"
 
 namespace skyway::vector::gpu {
@@ -345,6 +346,12 @@ __device__ void ScoreCandidates(const float* vectors, const float* inv_norms, si
   __syncthreads();
 }
 
+// row, or kNone when this query's walk has reached it before (then marks it).
+__device__ uint32_t FirstVisit(uint32_t* seen, uint32_t row) {
+  const uint32_t bit = 1u << (row & 31);
+  return (atomicOr(&seen[row >> 5], bit) & bit) ? kNone : row;
+}
+
 // One block per query. Shared: the query, and m = pow2(itopk + width * degree) (distance, id)
 // pairs: [0, itopk) the sorted list (id's top bit: explored), [itopk, m) this round's candidates.
 __global__ void CagraSearchKernel(const uint32_t* graph, uint32_t n, int degree,
@@ -373,9 +380,8 @@ __global__ void CagraSearchKernel(const uint32_t* graph, uint32_t n, int degree,
     for (int t = threadIdx.x; t < room; t += blockDim.x) {
       uint32_t row = kNone;
       if (first + t < seeds) {
-        row = static_cast<uint32_t>(MixSeed(seed + static_cast<uint64_t>(q) * 1000003u + first + t) % n);
-        const uint32_t bit = 1u << (row & 31);
-        if (atomicOr(&seen[row >> 5], bit) & bit) row = kNone;
+        row = FirstVisit(seen, static_cast<uint32_t>(
+                                   MixSeed(seed + static_cast<uint64_t>(q) * 1000003u + first + t) % n));
       }
       id[itopk + t] = row;
     }
@@ -397,11 +403,7 @@ __global__ void CagraSearchKernel(const uint32_t* graph, uint32_t n, int degree,
     for (int t = threadIdx.x; t < room; t += blockDim.x) {
       uint32_t row = kNone;
       const int p = t / degree;
-      if (p < parent_count) {
-        row = graph[static_cast<size_t>(parents[p]) * degree + t % degree];
-        const uint32_t bit = 1u << (row & 31);
-        if (atomicOr(&seen[row >> 5], bit) & bit) row = kNone;
-      }
+      if (p < parent_count) row = FirstVisit(seen, graph[static_cast<size_t>(parents[p]) * degree + t % degree]);
       id[itopk + t] = row;
     }
     __syncthreads();
@@ -563,19 +565,7 @@ bool IsDevicePointer(const void* p) {
   return attr.type == cudaMemoryTypeDevice;
 }
 
-bool Available() {
-  static const bool available = [] {
-    const char* off = std::getenv("SKYWAY_NO_GPU");
-    if (off != nullptr && off[0] != '\0' && off[0] != '0') return false;
-    int count = 0;
-    if (cudaGetDeviceCount(&count) != cudaSuccess) {
-      cudaGetLastError();
-      return false;
-    }
-    return count > 0;
-  }();
-  return available;
-}
+bool Available() { return CudaDeviceAvailable(); }
 
 std::string Describe() {
   int count = 0;
