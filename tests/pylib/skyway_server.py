@@ -27,15 +27,26 @@ def skyway_bin():
 
 
 class Server:
-    """One `skyway server` process on a data directory. Restartable on the same directory."""
+    """One `skyway server` process on a data directory. Restartable on the same directory.
 
-    def __init__(self, data_dir, log_dir, extra_args=()):
+    Subclasses (skyway_vectordb.VectorDB) change command(), READY, STARTUP_TIMEOUT_S and
+    log_name; starting, the ready line, draining and stopping by PID are shared."""
+
+    READY = _READY
+    STARTUP_TIMEOUT_S = STARTUP_TIMEOUT_S
+
+    def __init__(self, data_dir, log_dir, extra_args=(), log_name="server"):
         self.data_dir = pathlib.Path(data_dir)
         self.log_dir = pathlib.Path(log_dir)
         self.extra_args = list(extra_args)
+        self.log_name = log_name
         self.proc = None
         self.port = None
         self.starts = 0
+
+    def command(self):
+        return [skyway_bin(), "server", "--data", str(self.data_dir), "--address", "127.0.0.1:0",
+                *self.extra_args]
 
     @property
     def endpoint(self):
@@ -53,30 +64,31 @@ class Server:
         self.starts += 1
         env = dict(os.environ, SKYWAY_ACCESS_KEY=ACCESS_KEY, SKYWAY_SECRET_KEY=SECRET_KEY)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.stderr_path = self.log_dir / f"server-{self.starts}.stderr"
+        self.stderr_path = self.log_dir / f"{self.log_name}-{self.starts}.stderr"
         stderr = open(self.stderr_path, "wb")
         try:
-            self.proc = subprocess.Popen(
-                [binary, "server", "--data", str(self.data_dir), "--address", "127.0.0.1:0",
-                 *self.extra_args],
-                stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, env=env)
+            self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=stderr,
+                                         stdin=subprocess.DEVNULL, env=env)
         finally:
             stderr.close()
         line = self._read_ready_line()
-        m = _READY.match(line)
+        m = self.READY.match(line)
         if not m:
+            rc = self.proc.poll()
             self.kill()
-            pytest.fail(f"server did not announce its port; stdout {line!r}; stderr "
-                        f"{self.stderr_path.read_bytes()[-2000:]!r}")
+            pytest.fail(f"`{' '.join(self.command())}` did not announce its port within "
+                        f"{self.STARTUP_TIMEOUT_S}s (exit status {rc}); stdout {line!r}; stderr "
+                        f"{self.stderr_path.read_bytes()[-3000:]!r}")
         self.port = int(m.group(1))
         # Keep draining stdout so the server can never block on a full pipe.
         threading.Thread(target=self._drain, args=(self.proc.stdout,), daemon=True).start()
         return self
 
     def _read_ready_line(self):
+        """The first stdout line, or what came before STARTUP_TIMEOUT_S / EOF."""
         fd = self.proc.stdout.fileno()
         buf = b""
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        deadline = time.monotonic() + self.STARTUP_TIMEOUT_S
         while b"\n" not in buf:
             left = deadline - time.monotonic()
             if left <= 0:
