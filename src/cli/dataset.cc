@@ -41,11 +41,7 @@
 // distance pointers), so it can be in one translation unit of a binary only, and vector/'s
 // HNSW has it. This copy goes into an anonymous namespace instead: every system header it
 // includes is included above, so only hnswlib's own declarations land inside.
-// Under ASan hnswlib goes without its SSE code, as in vector/hnsw_index.cc: its prefetch reads
-// 4 bytes past an upper-layer link list, which ASan reports.
-#if defined(__SANITIZE_ADDRESS__) && !defined(NO_MANUAL_VECTORIZATION)
-#define NO_MANUAL_VECTORIZATION
-#endif
+#include "vector/hnswlib_config.h"  // hnswlib's ASan setting, as in vector/
 namespace {
 #include <hnswlib/hnswlib.h>  // NOLINT(build/include_order)
 }  // namespace

@@ -2,17 +2,8 @@
 // graph structures, because 0.6.2 has no filter and keeps ef in the index (setEf would race
 // between concurrent searches). The base-layer loop is hnswlib 0.7's searchBaseLayerST with
 // isIdAllowed. Serialization mirrors HierarchicalNSW::saveIndex/loadIndex, in memory.
-// hnswlib 0.6.2's searchBaseLayer (used by addPoint) prefetches the entry one past the end of an
-// upper-layer link list, a 4-byte read past its malloc that AddressSanitizer reports. Under ASan
-// hnswlib is built without its SSE code, which is where those prefetches live.
-#if defined(__SANITIZE_ADDRESS__)
-#define NO_MANUAL_VECTORIZATION
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NO_MANUAL_VECTORIZATION
-#endif
-#endif
-#include <hnswlib/hnswlib.h>
+#include "vector/hnswlib_config.h"  // before hnswlib: its ASan setting
+#include <hnswlib/hnswlib.h>  // NOLINT(build/include_order)
 
 #include <atomic>
 #include <cmath>
