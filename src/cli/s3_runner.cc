@@ -27,6 +27,15 @@ std::string RandomKey(size_t n, const char* alphabet) {
 
 }  // namespace
 
+Status ParseHostPort(const std::string& text, std::string* host, uint16_t* port) {
+  size_t colon = text.rfind(':');
+  auto n = colon == std::string::npos ? std::nullopt : ParseUint64(text.substr(colon + 1));
+  if (!n || *n > 65535) return Status::Invalid("--address must be HOST:PORT");
+  *host = text.substr(0, colon);
+  *port = static_cast<uint16_t>(*n);
+  return Status::Ok();
+}
+
 Status ResolveCredentials(const std::string& dir, std::string* access_key, std::string* secret_key) {
   if (access_key->empty() && getenv("SKYWAY_ACCESS_KEY")) *access_key = getenv("SKYWAY_ACCESS_KEY");
   if (secret_key->empty() && getenv("SKYWAY_SECRET_KEY")) *secret_key = getenv("SKYWAY_SECRET_KEY");

@@ -23,6 +23,9 @@ struct StoreOptions {
   bool direct = true;
 };
 
+// "HOST:PORT" (--address of `skyway server` and `skyway vectordb`). Errors: kInvalidArgument.
+Status ParseHostPort(const std::string& text, std::string* host, uint16_t* port);
+
 // Flags, then SKYWAY_ACCESS_KEY / SKYWAY_SECRET_KEY, then DIR/credentials; otherwise a new pair
 // is generated, saved there (mode 0600) and printed once. REQUIRES: dir exists.
 Status ResolveCredentials(const std::string& dir, std::string* access_key, std::string* secret_key);

@@ -60,11 +60,7 @@ Result<VectordbOptions> ParseOptions(const std::vector<std::string>& args) {
     };
     if (a == "--address") {
       ASSIGN_OR_RETURN(std::string addr, value());
-      size_t colon = addr.rfind(':');
-      auto port = colon == std::string::npos ? std::nullopt : ParseUint64(addr.substr(colon + 1));
-      if (!port || *port > 65535) return Status::Invalid("--address must be HOST:PORT");
-      o.host = addr.substr(0, colon);
-      o.port = static_cast<uint16_t>(*port);
+      RETURN_IF_ERROR(ParseHostPort(addr, &o.host, &o.port));
     } else if (a == "--data") {
       ASSIGN_OR_RETURN(o.data, value());
     } else if (a == "--s3") {
