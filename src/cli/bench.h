@@ -83,13 +83,15 @@ std::optional<uint64_t> ParseSize(std::string_view text);
 
 // ---- the server under test (bench_server.cc) -------------------------------------------------
 
-// A `skyway server` child process on 127.0.0.1 with a port the kernel picks, a fresh data
-// directory and generated credentials. Stop() (or the destructor) ends it by its PID with
-// SIGTERM and removes the directory.
+// A `skyway server` (or `skyway vectordb`) child process on 127.0.0.1 with a port the kernel
+// picks, a fresh data directory and generated credentials (passed as $SKYWAY_ACCESS_KEY /
+// $SKYWAY_SECRET_KEY). Stop() (or the destructor) ends it by its PID with SIGTERM and removes
+// the directory.
 class ChildServer {
  public:
-  // Errors: kIOError when it cannot be started or does not report its port in time.
-  static Result<std::unique_ptr<ChildServer>> Start();
+  // command: "server" or "vectordb". Errors: kIOError when it cannot be started or does not
+  // report its port in time.
+  static Result<std::unique_ptr<ChildServer>> Start(const std::string& command = "server");
   ~ChildServer();
   ChildServer(const ChildServer&) = delete;
   ChildServer& operator=(const ChildServer&) = delete;

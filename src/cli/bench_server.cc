@@ -23,7 +23,7 @@ extern char** environ;
 namespace skyway::cli::bench {
 namespace {
 
-constexpr int kStartupTimeoutMs = 20000;
+constexpr int kStartupTimeoutMs = 30000;  // vectordb loads its collections first
 constexpr int kStopTimeoutMs = 10000;
 constexpr char kReadyPrefix[] = "listening on http://127.0.0.1:";
 
@@ -87,17 +87,17 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
-Result<std::unique_ptr<ChildServer>> ChildServer::Start() {
+Result<std::unique_ptr<ChildServer>> ChildServer::Start(const std::string& command) {
   std::unique_ptr<ChildServer> s(new ChildServer());
   std::string dir = TempBase() + "/skyway-bench-XXXXXX";
   if (!mkdtemp(dir.data())) return Status::FromErrno("mkdtemp " + dir, errno);
   s->dir_ = dir;
   s->access_key_ = "BENCH" + HexEncode(RandomBytes(8));
   s->secret_key_ = HexEncode(RandomBytes(20));
-  std::string log = dir + "/server.log";
+  std::string log = dir + "/" + command + ".log";
   // Everything the child needs is made before fork(): after it only async-signal-safe calls.
   std::string exe = SelfExe();
-  std::vector<std::string> args = {exe,           "server",    "--data",
+  std::vector<std::string> args = {exe,           command,     "--data",
                                    dir + "/data", "--address", "127.0.0.1:0"};
   std::vector<std::string> env;
   for (char** e = environ; *e; e++) {
@@ -134,7 +134,7 @@ Result<std::unique_ptr<ChildServer>> ChildServer::Start() {
   if (!port.ok()) {
     std::string tail = LogTail(log);
     (void)s->Stop();
-    return Status::IOError(port.status().message() + "; server log:\n" + tail);
+    return Status::IOError(port.status().message() + "; " + command + " log:\n" + tail);
   }
   s->endpoint_ = "http://127.0.0.1:" + std::to_string(*port);
   return s;

@@ -257,10 +257,10 @@ int BenchVectordbCommand(const std::vector<std::string>& args) {
   report.batch = o.batch, report.ef = o.ef, report.duration_s = o.duration_s;
   report.m = dataset::kHnswM, report.ef_construction = dataset::kHnswEfConstruction;
   Target target{o.endpoint, o.access_key, o.secret_key, o.server_pid, &g_interrupted};
-  std::unique_ptr<vdbbench::VectordbChild> child;
+  std::unique_ptr<bench::ChildServer> child;
   int rc = 1;
   if (o.endpoint.empty()) {
-    auto started = vdbbench::VectordbChild::Start();
+    auto started = bench::ChildServer::Start("vectordb");
     if (!started.ok()) {
       fprintf(stderr, "skyway bench vectordb: starting vectordb: %s\n",
               started.status().message().c_str());

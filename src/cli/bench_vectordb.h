@@ -58,30 +58,6 @@ class RestClient {
 // Looks only at the start of the body, so it is cheap for large answers.
 Status CheckMilvusCode(std::string_view body);
 
-// A `skyway vectordb` child process on 127.0.0.1 with a port the kernel picks, a fresh data
-// directory and generated credentials (passed as $SKYWAY_ACCESS_KEY / $SKYWAY_SECRET_KEY).
-// Stop() (or the destructor) ends it by its PID with SIGTERM and removes the directory.
-class VectordbChild {
- public:
-  // Errors: kIOError when it cannot be started or does not report its port in time.
-  static Result<std::unique_ptr<VectordbChild>> Start();
-  ~VectordbChild();
-  VectordbChild(const VectordbChild&) = delete;
-  VectordbChild& operator=(const VectordbChild&) = delete;
-  Status Stop();
-
-  pid_t pid() const { return pid_; }
-  const std::string& endpoint() const { return endpoint_; }
-  const std::string& access_key() const { return access_key_; }
-  const std::string& secret_key() const { return secret_key_; }
-
- private:
-  VectordbChild() = default;
-  pid_t pid_ = -1;
-  int stdout_fd_ = -1;
-  std::string dir_, endpoint_, access_key_, secret_key_;
-};
-
 // ---- request bodies (as the Milvus node SDK writes them) -------------------------------------
 
 // Appends the values, whole numbers 0..255 (pixels), as JSON integers: "[0,12,255,...]".
