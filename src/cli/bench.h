@@ -81,6 +81,41 @@ std::string SizeLabel(uint64_t bytes);
 // Parses "4096", "4K", "1M", "1G" (also "4KB", "4KiB"; any case). nullopt when malformed or 0.
 std::optional<uint64_t> ParseSize(std::string_view text);
 
+// ---- the command prelude (bench_server.cc) ---------------------------------------------------
+
+// Ctrl-C and SIGTERM call handler while the guard lives (SA_RESETHAND: a second one ends the
+// process at once); the defaults come back after.
+class InterruptGuard {
+ public:
+  explicit InterruptGuard(void (*handler)(int));
+  ~InterruptGuard();
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+};
+
+// Every bench command's start: --help prints usage and gives 0; options that do not parse print
+// "skyway <name>: <error>" and usage and give 2; otherwise nullopt, with *out set.
+template <typename Options>
+std::optional<int> ParseOrExit(const char* name, const std::vector<std::string>& args,
+                               void (*usage)(),
+                               Result<Options> (*parse)(const std::vector<std::string>&),
+                               Options* out) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      usage();
+      return 0;
+    }
+  }
+  auto parsed = parse(args);
+  if (!parsed.ok()) {
+    fprintf(stderr, "skyway %s: %s\n", name, parsed.status().message().c_str());
+    usage();
+    return 2;
+  }
+  *out = std::move(parsed).value();
+  return std::nullopt;
+}
+
 // ---- the server under test (bench_server.cc) -------------------------------------------------
 
 // A `skyway server` (or `skyway vectordb`) child process on 127.0.0.1 with a port the kernel

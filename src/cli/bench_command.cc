@@ -324,27 +324,12 @@ int BenchCommand(const std::vector<std::string>& args) {
   if (!args.empty() && args[0] == "vectordb") {
     return BenchVectordbCommand(std::vector<std::string>(args.begin() + 1, args.end()));
   }
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      BenchUsage();
-      return 0;
-    }
-  }
-  auto options = ParseOptions(args);
-  if (!options.ok()) {
-    fprintf(stderr, "skyway bench: %s\n", options.status().message().c_str());
-    BenchUsage();
-    return 2;
-  }
-  const BenchOptions& o = *options;
+  BenchOptions o;
+  if (auto rc = bench::ParseOrExit("bench", args, BenchUsage, ParseOptions, &o)) return *rc;
   bench::Report report;
   report.op = o.op;
   report.machine = bench::DescribeMachine(true);
-  struct sigaction sa {};
-  sa.sa_handler = OnInterrupt;
-  sa.sa_flags = static_cast<int>(SA_RESETHAND);  // a second Ctrl-C ends the bench at once
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  bench::InterruptGuard interrupts(OnInterrupt);  // a second Ctrl-C ends the bench at once
   bench::Target target;
   auto server = ConnectTarget(o, &target);
   int rc = 1;
@@ -358,8 +343,6 @@ int BenchCommand(const std::vector<std::string>& args) {
     Status st = (*server)->Stop();
     if (!st.ok()) fprintf(stderr, "skyway bench: stopping the server: %s\n", st.ToString().c_str());
   }
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
   return rc;
 }
 

@@ -542,29 +542,14 @@ int RunBench(const Options& o, bench::Target& target, bench::IndexReport& report
 }  // namespace
 
 int BenchIndexCommand(const std::vector<std::string>& args) {
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      Usage();
-      return 0;
-    }
-  }
-  auto options = ParseOptions(args);
-  if (!options.ok()) {
-    fprintf(stderr, "skyway bench index: %s\n", options.status().message().c_str());
-    Usage();
-    return 2;
-  }
-  const Options& o = *options;
+  Options o;
+  if (auto rc = bench::ParseOrExit("bench index", args, Usage, ParseOptions, &o)) return *rc;
   bench::IndexReport report;
   report.machine = bench::DescribeMachine(false);
   report.threads = o.threads, report.k = kK, report.load_repeat = o.load_repeat;
   report.search_repeat = o.search_repeat;
   report.gpu_device = vector::GpuDevice();
-  struct sigaction sa {};
-  sa.sa_handler = OnInterrupt;
-  sa.sa_flags = static_cast<int>(SA_RESETHAND);  // a second Ctrl-C ends the bench at once
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  bench::InterruptGuard interrupts(OnInterrupt);  // a second Ctrl-C ends the bench at once
   bench::Target target;
   target.bucket = "skyway-bench-index-" + HexEncode(RandomBytes(4));
   auto server = bench::ConnectTarget(o.endpoint, o.access_key, o.secret_key, -1, &target);
@@ -582,8 +567,6 @@ int BenchIndexCommand(const std::vector<std::string>& args) {
     if (!st.ok())
       fprintf(stderr, "skyway bench index: stopping the server: %s\n", st.ToString().c_str());
   }
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
   return rc;
 }
 

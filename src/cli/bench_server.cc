@@ -87,6 +87,19 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
+InterruptGuard::InterruptGuard(void (*handler)(int)) {
+  struct sigaction sa {};
+  sa.sa_handler = handler;
+  sa.sa_flags = static_cast<int>(SA_RESETHAND);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+InterruptGuard::~InterruptGuard() {
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+}
+
 Result<std::unique_ptr<ChildServer>> ChildServer::Start(const std::string& command) {
   std::unique_ptr<ChildServer> s(new ChildServer());
   std::string dir = TempBase() + "/skyway-bench-XXXXXX";

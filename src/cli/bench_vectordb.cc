@@ -232,24 +232,9 @@ int RunBench(const Options& o, const Target& t, vdbbench::Report& report) {
 }  // namespace
 
 int BenchVectordbCommand(const std::vector<std::string>& args) {
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      Usage();
-      return 0;
-    }
-  }
-  auto options = ParseOptions(args);
-  if (!options.ok()) {
-    fprintf(stderr, "skyway bench vectordb: %s\n", options.status().message().c_str());
-    Usage();
-    return 2;
-  }
-  const Options& o = *options;
-  struct sigaction sa {};
-  sa.sa_handler = OnInterrupt;
-  sa.sa_flags = static_cast<int>(SA_RESETHAND);  // a second Ctrl-C ends the bench at once
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  Options o;
+  if (auto rc = bench::ParseOrExit("bench vectordb", args, Usage, ParseOptions, &o)) return *rc;
+  bench::InterruptGuard interrupts(OnInterrupt);  // a second Ctrl-C ends the bench at once
   vdbbench::Report report;
   bench::Machine machine = bench::DescribeMachine(false);
   report.nproc = machine.nproc, report.cpu_model = machine.cpu_model;
@@ -278,8 +263,6 @@ int BenchVectordbCommand(const std::vector<std::string>& args) {
     if (!st.ok())
       fprintf(stderr, "skyway bench vectordb: stopping vectordb: %s\n", st.ToString().c_str());
   }
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
   return rc;
 }
 
