@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packs what a GPU machine needs to run the GPU checks (it has CUDA but none of our Debian
 # libraries, and no network): stripped binaries from BUILD and the shared libraries ldd lists,
-# glibc's and the CUDA driver's excepted, into DIR (default gpu-bundle, git-ignored).
+# glibc's and the CUDA driver's excepted, packed as DIR/bundle.tar.xz (DIR default gpu-bundle,
+# git-ignored; unpacked it is over the device tool's 64 MiB carry limit, packed about a quarter).
 #   scripts/gpu-bundle.sh [BUILD] [DIR]     then: run scripts/gpu-check.sh there, carrying DIR
 set -euo pipefail
 build=${1:-build}
@@ -14,4 +15,5 @@ ldd "$build/skyway" "$build/tests/gpu_test" "$build/tests/gpu_direct_test" "$bui
   grep -v -E '/(libc|libm|libpthread|libdl|librt|ld-linux-x86-64|libcuda)\.so' |
   while read -r lib; do cp -L "$lib" "$dir/lib/"; done
 grep -q "^/$dir/" .git/info/exclude 2>/dev/null || echo "/$dir/" >>.git/info/exclude
-du -sh "$dir"
+tar -C "$dir" -cJf "$dir.tar.xz" . && rm -rf "$dir" && mkdir -p "$dir" && mv "$dir.tar.xz" "$dir/bundle.tar.xz"
+du -sh "$dir/bundle.tar.xz"

@@ -8,6 +8,9 @@ set -uo pipefail
 dir=${1:-gpu-bundle}
 rows=${2:-1000000}
 out=${OUT:-.}
+if [ -f "$dir/bundle.tar.xz" ]; then
+  tar -C "$dir" -xJf "$dir/bundle.tar.xz" || python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" "$dir/bundle.tar.xz" "$dir"
+fi
 export LD_LIBRARY_PATH="$PWD/$dir/lib:${LD_LIBRARY_PATH:-}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
 "$dir/gpu_test" 2>&1 | tee "$out/gpu_test.txt" | tail -25
