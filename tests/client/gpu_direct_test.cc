@@ -28,6 +28,15 @@ class GpuDirectTest : public S3Fixture {
   void TearDown() override {
     if (server_) Stop();
   }
+  // The server closes its IPC mapping when the registration socket closes, a moment after the
+  // Buffer goes; the memory is freed only then.
+  void FreeWhenDeregistered(void* dev) {
+    for (int i = 0; i < 500 && registry_->region_count() > 0; i++) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(registry_->region_count(), 0u);
+    cudaFree(dev);
+  }
   std::unique_ptr<client::Client> NewGpuClient() {
     client::Options o = Options(true);
     o.part_size = 64 << 20;
@@ -80,7 +89,23 @@ TEST_F(GpuDirectTest, GetIntoAndPutFromDeviceMemory) {
     ASSERT_TRUE(plain.ok());
     EXPECT_TRUE(host == data);
   }
-  cudaFree(dev);
+  FreeWhenDeregistered(dev);
+}
+
+// A client that registers more than it allocated is refused: the server asks the driver how
+// big the allocation behind the handle is, and copies past it would fault its CUDA context.
+TEST_F(GpuDirectTest, RegisteringMoreThanTheAllocationIsRefused) {
+  REQUIRE_GPU();
+  void* dev = nullptr;
+  ASSERT_EQ(cudaMalloc(&dev, 1 << 20), cudaSuccess);
+  auto c = NewGpuClient();
+  auto too_big = c->RegisterDevice(dev, 64 << 20);
+  EXPECT_FALSE(too_big.ok());
+  EXPECT_EQ(registry_->region_count(), 0u);
+  auto fits = c->RegisterDevice(dev, 1 << 20);
+  EXPECT_TRUE(fits.ok()) << fits.status().ToString();
+  fits = Status::Internal("released");
+  FreeWhenDeregistered(dev);
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 
 #include "common/cuda_probe.h"
 
+#include <cuda.h>  // types only: the driver library is opened with dlopen
 #include <cuda_runtime.h>
+#include <dlfcn.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +30,22 @@ Status CudaError(const char* what, cudaError_t err) {
 
 Status NoDevice() {
   return Status(Code::kFailedPrecondition, "Declined", "this server has no CUDA device");
+}
+
+// The size of the allocation an IPC mapping opened, from the driver API (cuMemGetAddressRange):
+// the runtime API cannot tell it, and the client's word for it must not be trusted (a copy past
+// the allocation faults the server's CUDA context for good). 0 when it cannot be asked.
+uint64_t AllocationBytes(const void* base) {
+  using GetRange = CUresult (*)(CUdeviceptr*, size_t*, CUdeviceptr);
+  static const GetRange get_range = [] {
+    void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    return lib != nullptr ? reinterpret_cast<GetRange>(dlsym(lib, "cuMemGetAddressRange_v2")) : nullptr;
+  }();
+  if (get_range == nullptr) return 0;
+  CUdeviceptr start = 0;
+  size_t size = 0;
+  if (get_range(&start, &size, reinterpret_cast<CUdeviceptr>(base)) != CUDA_SUCCESS) return 0;
+  return reinterpret_cast<CUdeviceptr>(base) - start <= size ? size - (reinterpret_cast<CUdeviceptr>(base) - start) : 0;
 }
 
 }  // namespace
@@ -87,7 +105,13 @@ Result<std::unique_ptr<DeviceMemory>> DeviceMemory::Open(std::string_view handle
     cudaGetLastError();
     return Status::Invalid(std::string("cannot open the CUDA IPC handle: ") + cudaGetErrorString(err));
   }
-  m->base_ = static_cast<char*>(base);
+  m->base_ = static_cast<char*>(base);  // closed by the destructor from here on
+  const uint64_t allocated = AllocationBytes(base);
+  if (allocated < size) {
+    return Status::Invalid("the registered size (" + std::to_string(size) +
+                           " bytes) exceeds the GPU allocation behind the handle (" +
+                           std::to_string(allocated) + " bytes)");
+  }
   m->size_ = size;
   m->ring_ = std::make_unique<Ring>();
   for (int i = 0; i < kRingSlots; i++) {
