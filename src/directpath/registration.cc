@@ -135,6 +135,12 @@ void RegistrationServer::Serve() {
 }
 
 void RegistrationServer::ServeClient(int fd, uint64_t client) {
+  // A peer in this very process (an embedded server) has its device memory registered by
+  // address: CUDA will not open a process's own IPC handles.
+  ucred peer{};
+  socklen_t peer_len = sizeof(peer);
+  const bool same_process = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) == 0 &&
+                            peer.pid == ::getpid();
   for (;;) {
     UniqueFd memfd;
     auto line = RecvLine(fd, &memfd);
@@ -147,7 +153,7 @@ void RegistrationServer::ServeClient(int fd, uint64_t client) {
     const bool device = verb == "REGISTER-CUDA";
     if (!parsed || (verb != "REGISTER" && !device) || (device && !(in >> handle))) {
       reply = "ERR BadRequest expected: REGISTER <access-key> <amz-date> <region> <size> <signature>"
-              " (a memfd attached), or REGISTER-CUDA ... <signature> <cuda-ipc-handle-hex>";
+              " (a memfd attached), or REGISTER-CUDA ... <signature> <ipc-handle-hex>@<address-hex>";
     } else if (auto secret = secrets_(access_key); !secret) {
       reply = "ERR InvalidAccessKeyId unknown access key";
     } else if (auto when = ParseHttpDate(amz_date);
@@ -164,7 +170,7 @@ void RegistrationServer::ServeClient(int fd, uint64_t client) {
       std::string key;
       Result<uint64_t> id = Status::Internal("unreached");
       if (device) {
-        auto memory = gpu::DeviceMemory::Open(handle, size);
+        auto memory = gpu::DeviceMemory::Open(handle, size, same_process);
         id = memory.ok() ? registry_->RegisterDevice(client, std::move(memory).value(), &key)
                          : Result<uint64_t>(memory.status());
       } else {

@@ -85,8 +85,7 @@ class CosineSpace final : public hnswlib::SpaceInterface<float> {
   // x (dim floats) as stored: the floats, then 1/|x|.
   static void Encode(const float* x, size_t dim, float* out) {
     std::copy(x, x + dim, out);
-    const float norm = std::sqrt(InnerProduct(x, x, dim));
-    out[dim] = norm > 0 ? 1.0F / norm : 0.0F;
+    out[dim] = InverseNorm(x, dim);
   }
 
  private:

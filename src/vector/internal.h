@@ -61,6 +61,8 @@ inline float InnerProduct(const float* a, const float* b, size_t dim) {
   return sum;
 }
 
+// 1/|x| (0 for a zero vector): COSINE scores are -ip * InverseNorm of the row, queries unit.
+float InverseNorm(const float* x, size_t dim);
 // Unit-length copies of n rows (a zero row stays zero).
 std::vector<float> NormalizedCopy(const float* rows, size_t n, size_t dim);
 
@@ -122,6 +124,10 @@ Result<std::unique_ptr<Index>> LoadHnswIndex(const IndexSpec& spec, std::string_
 
 Result<std::unique_ptr<Index>> BuildCagraIndex(const IndexSpec& spec, const float* vectors,
                                                size_t n, size_t dim);
+Result<std::unique_ptr<Index>> BuildCagraIndexStreamed(const IndexSpec& spec, size_t n, size_t dim,
+                                                       RowSource& source,
+                                                       const StreamOptions& options,
+                                                       StreamStats* stats);
 Result<std::unique_ptr<Index>> LoadCagraIndex(const IndexSpec& spec, std::string_view bytes,
                                               const float* vectors, size_t n, size_t dim);
 Result<std::unique_ptr<Index>> MakeGpuBruteForceIndex(const IndexSpec& spec, const float* vectors,

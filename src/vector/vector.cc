@@ -37,13 +37,16 @@ Result<int64_t> IntParam(const Params& params, const char* name, int64_t def, in
   return static_cast<int64_t>(*v);
 }
 
+float InverseNorm(const float* x, size_t dim) {
+  const float norm2 = InnerProduct(x, x, dim);
+  return norm2 > 0 ? 1.0F / std::sqrt(norm2) : 0.0F;
+}
+
 std::vector<float> NormalizedCopy(const float* rows, size_t n, size_t dim) {
   std::vector<float> out(rows, rows + n * dim);
   for (size_t i = 0; i < n; ++i) {
     float* row = out.data() + i * dim;
-    float norm2 = InnerProduct(row, row, dim);
-    if (norm2 <= 0) continue;  // a zero vector normalizes to zero
-    float inv = 1.0F / std::sqrt(norm2);
+    const float inv = InverseNorm(row, dim);
     for (size_t j = 0; j < dim; ++j) row[j] *= inv;
   }
   return out;
@@ -143,9 +146,7 @@ void ExactSearchTile(Metric metric, const float* vectors, size_t n, size_t dim,
     for (size_t r = start; r < end; ++r) {
       if (filter != nullptr && !(*filter)(static_cast<int64_t>(r))) continue;
       rows.push_back(static_cast<int64_t>(r));
-      if (metric != Metric::kCosine) continue;
-      float norm2 = internal::InnerProduct(vectors + r * dim, vectors + r * dim, dim);
-      inv_norms.push_back(norm2 > 0 ? 1.0F / std::sqrt(norm2) : 0.0F);
+      if (metric == Metric::kCosine) inv_norms.push_back(internal::InverseNorm(vectors + r * dim, dim));
     }
     for (size_t qi = 0; qi < nq; ++qi) {
       const float* q = queries + qi * dim;
@@ -293,6 +294,18 @@ Result<std::unique_ptr<Index>> BuildIndex(const IndexSpec& spec, const float* ve
       return internal::MakeGpuBruteForceIndex(spec, vectors, n, dim);
   }
   return Status::Invalid("unknown index type");
+}
+
+Result<std::unique_ptr<Index>> BuildIndexStreamed(const IndexSpec& spec, size_t n, size_t dim,
+                                                  RowSource& source, const StreamOptions& options,
+                                                  StreamStats* stats) {
+  RETURN_IF_ERROR(ValidateSpec(spec, dim));
+  ASSIGN_OR_RETURN(IndexType type, internal::ParseIndexType(spec.type));
+  if (type != IndexType::kGpuCagra) {
+    return Status::Invalid("a streamed build is for GPU_CAGRA only, not " + spec.type);
+  }
+  StreamStats local;
+  return internal::BuildCagraIndexStreamed(spec, n, dim, source, options, stats ? stats : &local);
 }
 
 Result<std::unique_ptr<Index>> LoadIndex(const IndexSpec& spec, std::string_view bytes,

@@ -54,6 +54,8 @@ class DeviceVectors {
   virtual ~DeviceVectors() = default;
   virtual float* data() const = 0;  // a device address
   virtual size_t bytes() const = 0;
+  // Copies bytes of host memory to data() + offset (bytes). Errors: kOutOfRange past bytes().
+  virtual Status Write(size_t offset, const void* src, size_t bytes) = 0;
 };
 // Errors: kFailedPrecondition without a CUDA device; kResourceExhausted when it does not fit.
 Result<std::unique_ptr<DeviceVectors>> AllocateDeviceVectors(size_t bytes);
@@ -112,6 +114,44 @@ Result<std::unique_ptr<Index>> BuildIndex(const IndexSpec& spec, const float* ve
 // Errors: kInvalidArgument when the bytes are not such an index.
 Result<std::unique_ptr<Index>> LoadIndex(const IndexSpec& spec, std::string_view bytes,
                                          const float* vectors, size_t n, size_t dim);
+
+// Rows of a build's input read a block at a time, for a build whose input does not fit in
+// memory at once (a segment larger than GPU memory, fed from the store).
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  // A buffer of `bytes` that Read fills, kept until the source is destroyed: device memory when
+  // `device` (the build runs on the GPU), else host memory.
+  virtual Result<float*> Buffer(size_t bytes, bool device) = 0;
+  // Rows [first, first + count) into dst, the start of a buffer from Buffer().
+  virtual Status Read(size_t first, size_t count, float* dst) = 0;
+};
+
+struct StreamOptions {
+  // Bytes of working memory (vector blocks, norms, top-k lists) the build may hold at once;
+  // 0: the GPU's free memory, or no limit on the CPU.
+  uint64_t memory_limit = 0;
+  bool device = false;  // build on the GPU (GpuDevice() non-empty), reading into device buffers
+};
+
+struct StreamStats {
+  size_t block_rows = 0;   // rows per block (n when the input fits at once)
+  size_t blocks = 0;
+  size_t reads = 0;        // RowSource::Read calls
+  uint64_t bytes_read = 0;
+  bool pruned_on_device = false;
+};
+
+// Builds a GPU_CAGRA graph from rows read through `source` in blocks that fit memory_limit: the
+// exact kNN graph is merged block against block (each block pair once as query and base), then
+// pruned and given reverse edges as BuildIndex does; same graph as BuildIndex over the whole
+// array. The index holds no vectors: Serialize it, then LoadIndex over the vectors to serve.
+// Errors: kInvalidArgument (spec, or a type other than GPU_CAGRA), kResourceExhausted (the limit
+// cannot hold two blocks of a minimal size), kFailedPrecondition (device asked, none), the
+// source's errors.
+Result<std::unique_ptr<Index>> BuildIndexStreamed(const IndexSpec& spec, size_t n, size_t dim,
+                                                  RowSource& source, const StreamOptions& options,
+                                                  StreamStats* stats = nullptr);
 
 // Whether an index of this spec keeps its own copy of the vectors (so a loaded index needs no
 // vectors from the caller).

@@ -108,5 +108,19 @@ TEST_F(GpuDirectTest, RegisteringMoreThanTheAllocationIsRefused) {
   FreeWhenDeregistered(dev);
 }
 
+// A pointer inside an allocation is refused by the client: an IPC handle names the whole
+// allocation, so the server would map it at the allocation's start and write too early.
+TEST_F(GpuDirectTest, PointerInsideAnAllocationIsRefused) {
+  REQUIRE_GPU();
+  void* dev = nullptr;
+  ASSERT_EQ(cudaMalloc(&dev, 2 << 20), cudaSuccess);
+  auto c = NewGpuClient();
+  auto inner = c->RegisterDevice(static_cast<char*>(dev) + (1 << 20), 1 << 20);
+  ASSERT_FALSE(inner.ok());
+  EXPECT_EQ(inner.status().code(), Code::kInvalidArgument) << inner.status().ToString();
+  EXPECT_EQ(registry_->region_count(), 0u);
+  FreeWhenDeregistered(dev);
+}
+
 }  // namespace
 }  // namespace skyway

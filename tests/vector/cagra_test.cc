@@ -144,5 +144,88 @@ TEST(CagraTest, SearchFindsTheNearestRows) {
   for (size_t e = 0; e < k; ++e) EXPECT_EQ(hits[e].row, exact_rare[0][e].row);
 }
 
+// A segment bigger than the build's memory: rows come through a RowSource in blocks, each block
+// pair merged, and the graph is the in-memory build's to the byte (ExactSearch's distances do
+// not depend on the blocks). The planner's reads: b + (b-1)(b-2) for b blocks.
+TEST(CagraTest, StreamedBuildEqualsTheInMemoryBuild) {
+  constexpr size_t n = 3000, dim = 24;
+  auto v = RandomVectors(n, dim, 21);
+  for (Metric m : {Metric::kL2, Metric::kIP, Metric::kCosine}) {
+    SCOPED_TRACE(MetricName(m));
+    IndexSpec spec{"GPU_CAGRA", m, {{"intermediate_graph_degree", "32"}, {"graph_degree", "16"}}};
+    auto whole = BuildIndex(spec, v.data(), n, dim);
+    ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+    auto want = (*whole)->Serialize();
+    ASSERT_TRUE(want.ok());
+    constexpr uint64_t kLimit = 1 << 20;
+    test_data::ArraySource source(v.data(), n, dim);
+    StreamStats stats;
+    auto streamed = BuildIndexStreamed(spec, n, dim, source, {kLimit, false}, &stats);
+    ASSERT_TRUE(streamed.ok()) << streamed.status().ToString();
+    EXPECT_GE(stats.blocks, 3u);
+    EXPECT_EQ(stats.blocks, (n + stats.block_rows - 1) / stats.block_rows);
+    EXPECT_LE(source.buffer_bytes, kLimit);
+    EXPECT_EQ(source.buffer_bytes, 2 * stats.block_rows * dim * sizeof(float));
+    const size_t b = stats.blocks;
+    EXPECT_EQ(source.reads, b + (b - 1) * (b - 2));
+    EXPECT_EQ(stats.reads, source.reads);
+    EXPECT_GE(source.rows_read, n);
+    auto got = (*streamed)->Serialize();
+    ASSERT_TRUE(got.ok());
+    EXPECT_TRUE(*got == *want) << "the streamed graph differs from the in-memory one";
+    // It holds no vectors: it serves once loaded over them.
+    std::vector<float> q(v.begin(), v.begin() + dim);
+    auto refused = (*streamed)->Search(q.data(), 1, 5, {}, nullptr);
+    EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition);
+    auto loaded = LoadIndex(spec, *got, v.data(), n, dim);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    auto hits = (*loaded)->Search(q.data(), 1, 5, {}, nullptr);
+    ASSERT_TRUE(hits.ok());
+    EXPECT_EQ((*hits)[0][0].row, 0);  // itself
+  }
+  // Without a limit it is one block, read once.
+  IndexSpec spec{"GPU_CAGRA", Metric::kL2, {{"intermediate_graph_degree", "32"}, {"graph_degree", "16"}}};
+  test_data::ArraySource source(v.data(), n, dim);
+  StreamStats stats;
+  ASSERT_TRUE(BuildIndexStreamed(spec, n, dim, source, {0, false}, &stats).ok());
+  EXPECT_EQ(stats.blocks, 1u);
+  EXPECT_EQ(source.reads, 1u);
+  EXPECT_EQ(source.rows_read, n);
+}
+
+TEST(CagraTest, StreamedBuildErrors) {
+  constexpr size_t n = 2000, dim = 16;
+  auto v = RandomVectors(n, dim, 22);
+  IndexSpec spec{"GPU_CAGRA", Metric::kL2, {{"intermediate_graph_degree", "16"}, {"graph_degree", "8"}}};
+  {  // a limit that cannot hold two blocks of 256 rows
+    test_data::ArraySource source(v.data(), n, dim);
+    auto r = BuildIndexStreamed(spec, n, dim, source, {4096, false});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kResourceExhausted);
+    EXPECT_NE(r.status().message().find("MiB"), std::string::npos) << r.status().message();
+    EXPECT_EQ(source.reads, 0u);
+  }
+  {  // the source's error comes back, nothing is built
+    test_data::ArraySource source(v.data(), n, dim);
+    source.fail_read = 3;
+    auto r = BuildIndexStreamed(spec, n, dim, source, {256 << 10, false});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kIOError) << r.status().ToString();
+  }
+  {  // only GPU_CAGRA streams; bad params are refused before any read
+    test_data::ArraySource source(v.data(), n, dim);
+    IndexSpec hnsw{"HNSW", Metric::kL2, {}};
+    EXPECT_EQ(BuildIndexStreamed(hnsw, n, dim, source, {}).status().code(), Code::kInvalidArgument);
+    IndexSpec bad{"GPU_CAGRA", Metric::kL2, {{"graph_degree", "64"}, {"intermediate_graph_degree", "32"}}};
+    EXPECT_EQ(BuildIndexStreamed(bad, n, dim, source, {}).status().code(), Code::kInvalidArgument);
+    EXPECT_EQ(source.reads, 0u);
+  }
+  if (GpuDevice().empty()) {  // a GPU build without a GPU
+    test_data::ArraySource source(v.data(), n, dim);
+    auto r = BuildIndexStreamed(spec, n, dim, source, {0, true});
+    EXPECT_EQ(r.status().code(), Code::kFailedPrecondition);
+  }
+}
+
 }  // namespace
 }  // namespace skyway::vector::cagra

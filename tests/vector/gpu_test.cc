@@ -8,6 +8,7 @@
 
 #include "vector/gpu/cagra.h"
 #include "vector/gpu/device.h"
+#include "vector/gpu/knn_stream.h"
 #include "test_data.h"
 
 namespace skyway::vector {
@@ -148,6 +149,45 @@ TEST(GpuTest, DeviceSearchMatchesCpuSearchRecall) {
     EXPECT_GE(gpu_recall, 0.9);
     EXPECT_GE(gpu_recall, cpu_recall - 0.03);
   }
+}
+
+// A segment bigger than the build's share of the GPU: blocks come from a RowSource into device
+// buffers, each block pair is merged on the device; the kNN graph matches the CPU's, and the
+// graph serves once loaded over host vectors.
+TEST(GpuTest, StreamedBuildOnTheDevice) {
+  REQUIRE_GPU();
+  constexpr size_t n = 20000, dim = 32, k = 32, nq = 200;
+  constexpr uint64_t kLimit = 96 << 20;  // a few blocks of ~5000 rows (the GEMM tile dominates)
+  auto v = RandomVectors(n, dim, 19);
+  for (Metric m : {Metric::kL2, Metric::kIP, Metric::kCosine}) {
+    SCOPED_TRACE(MetricName(m));
+    test_data::ArraySource source(v.data(), n, dim);
+    StreamStats stats;
+    auto knn = internal::StreamedKnnGraph(m, n, dim, k, source, {kLimit, true}, &stats);
+    ASSERT_TRUE(knn.ok()) << knn.status().ToString();
+    std::printf("streamed kNN %s: %zu blocks of %zu rows, %zu reads\n", MetricName(m), stats.blocks,
+                stats.block_rows, stats.reads);
+    EXPECT_GE(stats.blocks, 3u);
+    EXPECT_LE(source.buffer_bytes, kLimit);
+    for (size_t x = 0; x < n; ++x) {
+      for (size_t e = 0; e < k; ++e) ASSERT_NE((*knn)[x * k + e], x) << "self edge";
+    }
+    EXPECT_GE(Overlap(*knn, cagra::ExactKnnGraph(m, v.data(), n, dim, k), k), 0.995);
+  }
+  IndexSpec spec{"GPU_CAGRA", Metric::kL2, {{"intermediate_graph_degree", "32"}, {"graph_degree", "16"}}};
+  test_data::ArraySource source(v.data(), n, dim);
+  StreamStats stats;
+  auto index = BuildIndexStreamed(spec, n, dim, source, {kLimit, true}, &stats);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  EXPECT_TRUE(stats.pruned_on_device);
+  auto bytes = (*index)->Serialize();
+  ASSERT_TRUE(bytes.ok());
+  auto loaded = LoadIndex(spec, *bytes, v.data(), n, dim);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  auto q = RandomVectors(nq, dim, 20);
+  auto got = (*loaded)->Search(q.data(), nq, 10, {{"itopk_size", "128"}}, nullptr);
+  ASSERT_TRUE(got.ok());
+  EXPECT_GE(test_data::Recall(*got, ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, 10, nullptr)), 0.9);
 }
 
 TEST(GpuTest, WithoutADeviceCallsAreRefused) {

@@ -32,20 +32,32 @@ Status NoDevice() {
   return Status(Code::kFailedPrecondition, "Declined", "this server has no CUDA device");
 }
 
-// The size of the allocation an IPC mapping opened, from the driver API (cuMemGetAddressRange):
-// the runtime API cannot tell it, and the client's word for it must not be trusted (a copy past
-// the allocation faults the server's CUDA context for good). 0 when it cannot be asked.
-uint64_t AllocationBytes(const void* base) {
+// The device allocation holding p, from the driver API (cuMemGetAddressRange): the runtime API
+// cannot tell it, and a client's word for a size must not be trusted (a copy past the allocation
+// faults the server's CUDA context for good). Empty (size 0) when it cannot be asked.
+struct Allocation {
+  uintptr_t start = 0;
+  uint64_t size = 0;
+};
+Allocation AllocationOf(const void* p) {
   using GetRange = CUresult (*)(CUdeviceptr*, size_t*, CUdeviceptr);
   static const GetRange get_range = [] {
     void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     return lib != nullptr ? reinterpret_cast<GetRange>(dlsym(lib, "cuMemGetAddressRange_v2")) : nullptr;
   }();
-  if (get_range == nullptr) return 0;
   CUdeviceptr start = 0;
   size_t size = 0;
-  if (get_range(&start, &size, reinterpret_cast<CUdeviceptr>(base)) != CUDA_SUCCESS) return 0;
-  return reinterpret_cast<CUdeviceptr>(base) - start <= size ? size - (reinterpret_cast<CUdeviceptr>(base) - start) : 0;
+  if (get_range == nullptr || get_range(&start, &size, reinterpret_cast<CUdeviceptr>(p)) != CUDA_SUCCESS) {
+    return {};
+  }
+  return {static_cast<uintptr_t>(start), size};
+}
+
+// Bytes of p's allocation from p on.
+uint64_t BytesFrom(const void* p) {
+  const Allocation a = AllocationOf(p);
+  const uintptr_t at = reinterpret_cast<uintptr_t>(p);
+  return a.size > 0 && at >= a.start && at - a.start <= a.size ? a.size - (at - a.start) : 0;
 }
 
 }  // namespace
@@ -54,14 +66,23 @@ bool Available() { return CudaDeviceAvailable(); }
 
 Result<std::string> ExportHandle(const void* device_ptr) {
   if (!Available()) return NoDevice();
+  const Allocation a = AllocationOf(device_ptr);
+  if (a.size == 0) return Status::Invalid("not GPU memory of this process");
+  if (a.start != reinterpret_cast<uintptr_t>(device_ptr)) {
+    return Status::Invalid("not the start of a cudaMalloc allocation (it starts " +
+                           std::to_string(reinterpret_cast<uintptr_t>(device_ptr) - a.start) +
+                           " bytes earlier)");
+  }
   cudaIpcMemHandle_t handle;
   cudaError_t err = cudaIpcGetMemHandle(&handle, const_cast<void*>(device_ptr));
   if (err != cudaSuccess) {
     cudaGetLastError();
-    return Status::Invalid(std::string("not the start of a cudaMalloc allocation: ") +
-                           cudaGetErrorString(err));
+    return Status::Invalid(std::string("no CUDA IPC handle for this memory: ") + cudaGetErrorString(err));
   }
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(&handle), sizeof(handle)));
+  char address[32];
+  snprintf(address, sizeof address, "%llx", static_cast<unsigned long long>(a.start));
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(&handle), sizeof(handle))) + "@" +
+         address;
 }
 
 Status CopyToDevice(void* device_dst, const void* host_src, uint64_t n) {
@@ -88,25 +109,39 @@ struct DeviceMemory::Ring {
   }
 };
 
-Result<std::unique_ptr<DeviceMemory>> DeviceMemory::Open(std::string_view handle_hex,
-                                                         uint64_t size) {
+Result<std::unique_ptr<DeviceMemory>> DeviceMemory::Open(std::string_view text, uint64_t size,
+                                                         bool same_process) {
   if (!Available()) return NoDevice();
-  auto raw = HexDecode(handle_hex);
-  if (!raw || raw->size() != sizeof(cudaIpcMemHandle_t)) {
-    return Status::Invalid("a CUDA IPC handle is " + std::to_string(2 * sizeof(cudaIpcMemHandle_t)) +
-                           " hex digits");
+  const size_t at = text.find('@');
+  auto raw = HexDecode(text.substr(0, at));
+  unsigned long long address = 0;
+  char* end = nullptr;
+  if (at != std::string_view::npos && at + 1 < text.size()) {
+    const std::string digits(text.substr(at + 1));
+    address = std::strtoull(digits.c_str(), &end, 16);
+    if (*end != '\0') address = 0;
   }
-  cudaIpcMemHandle_t handle;
-  std::memcpy(&handle, raw->data(), sizeof(handle));
+  if (!raw || raw->size() != sizeof(cudaIpcMemHandle_t) || address == 0) {
+    return Status::Invalid("a CUDA registration is " + std::to_string(2 * sizeof(cudaIpcMemHandle_t)) +
+                           " hex digits of IPC handle, '@', the address in hex");
+  }
   std::unique_ptr<DeviceMemory> m(new DeviceMemory());
-  void* base = nullptr;
-  cudaError_t err = cudaIpcOpenMemHandle(&base, handle, cudaIpcMemLazyEnablePeerAccess);
-  if (err != cudaSuccess) {
-    cudaGetLastError();
-    return Status::Invalid(std::string("cannot open the CUDA IPC handle: ") + cudaGetErrorString(err));
+  if (same_process) {
+    // CUDA refuses to open a process's own handle; the address is valid here as it is.
+    m->base_ = reinterpret_cast<char*>(static_cast<uintptr_t>(address));
+  } else {
+    cudaIpcMemHandle_t handle;
+    std::memcpy(&handle, raw->data(), sizeof(handle));
+    void* base = nullptr;
+    cudaError_t err = cudaIpcOpenMemHandle(&base, handle, cudaIpcMemLazyEnablePeerAccess);
+    if (err != cudaSuccess) {
+      cudaGetLastError();
+      return Status::Invalid(std::string("cannot open the CUDA IPC handle: ") + cudaGetErrorString(err));
+    }
+    m->base_ = static_cast<char*>(base);  // closed by the destructor from here on
+    m->mapped_ = true;
   }
-  m->base_ = static_cast<char*>(base);  // closed by the destructor from here on
-  const uint64_t allocated = AllocationBytes(base);
+  const uint64_t allocated = BytesFrom(m->base_);
   if (allocated < size) {
     return Status::Invalid("the registered size (" + std::to_string(size) +
                            " bytes) exceeds the GPU allocation behind the handle (" +
@@ -124,7 +159,7 @@ Result<std::unique_ptr<DeviceMemory>> DeviceMemory::Open(std::string_view handle
 
 DeviceMemory::~DeviceMemory() {
   ring_.reset();
-  if (base_ != nullptr) cudaIpcCloseMemHandle(base_);
+  if (mapped_) cudaIpcCloseMemHandle(base_);
 }
 
 Status DeviceMemory::Fill(uint64_t offset, uint64_t length, const FillFn& fill) {
@@ -136,7 +171,10 @@ Status DeviceMemory::Fill(uint64_t offset, uint64_t length, const FillFn& fill) 
     // The slot's previous copy must be done before it is filled again.
     if (c >= kRingSlots) {
       cudaError_t err = cudaStreamSynchronize(ring_->streams[s]);
-      if (err != cudaSuccess) return CudaError("copy to device", err);
+      if (err != cudaSuccess) {
+        result = CudaError("copy to device", err);
+        break;  // the other slots' copies are still waited for below
+      }
     }
     const uint64_t at = c * kSlotBytes, n = std::min(kSlotBytes, length - at);
     result = fill(ring_->slots[s], at, n);

@@ -20,8 +20,11 @@ namespace skyway::directpath::gpu {
 // Whether this process can use a CUDA device (built with CUDA, a driver, a device).
 bool Available();
 
-// Client side: the IPC handle (hex) of the allocation holding ptr, and ptr's offset in it.
-// Errors: kFailedPrecondition (no CUDA), kInvalidArgument (not device memory).
+// Client side: what REGISTER-CUDA carries for the allocation starting at ptr: its CUDA IPC
+// handle and the address itself ("<handle-hex>@<address-hex>"; the address serves a server in
+// the same process, which CUDA does not let open its own handles). Errors: kFailedPrecondition
+// (no CUDA), kInvalidArgument (not device memory, or not the start of its allocation: a handle
+// names the whole allocation, so an inner pointer would be mapped at the allocation's start).
 Result<std::string> ExportHandle(const void* device_ptr);
 
 // Client side: plain copies between host and device memory (the HTTP fallback's bounce).
@@ -36,8 +39,12 @@ using DrainFn = std::function<Status(const char* staging, uint64_t at, uint64_t 
 // Server side: a peer's device memory opened from its IPC handle, with the staging ring.
 class DeviceMemory {
  public:
-  // Errors: kFailedPrecondition (no CUDA device here), kInvalidArgument (a bad handle).
-  static Result<std::unique_ptr<DeviceMemory>> Open(std::string_view handle_hex, uint64_t size);
+  // Opens ExportHandle's text. same_process: the peer is this process (the socket's credentials
+  // say so), so its address is used as it is; else the IPC handle is opened. Either way size
+  // must fit the allocation. Errors: kFailedPrecondition (no CUDA device here),
+  // kInvalidArgument (a bad handle, or size past the allocation).
+  static Result<std::unique_ptr<DeviceMemory>> Open(std::string_view handle, uint64_t size,
+                                                    bool same_process);
   ~DeviceMemory();
   DeviceMemory(const DeviceMemory&) = delete;
   DeviceMemory& operator=(const DeviceMemory&) = delete;
@@ -52,7 +59,8 @@ class DeviceMemory {
  private:
   DeviceMemory() = default;
   struct Ring;
-  char* base_ = nullptr;  // the opened mapping (device address)
+  char* base_ = nullptr;  // the device address: an IPC mapping, or the peer's own (same process)
+  bool mapped_ = false;   // base_ is an IPC mapping to close
   uint64_t size_ = 0;
   std::unique_ptr<Ring> ring_;
   std::mutex mu_;

@@ -14,7 +14,9 @@ bool Available() { return false; }
 Result<std::string> ExportHandle(const void*) { return NoCuda(); }
 Status CopyToDevice(void*, const void*, uint64_t) { return NoCuda(); }
 Status CopyToHost(void*, const void*, uint64_t) { return NoCuda(); }
-Result<std::unique_ptr<DeviceMemory>> DeviceMemory::Open(std::string_view, uint64_t) { return NoCuda(); }
+Result<std::unique_ptr<DeviceMemory>> DeviceMemory::Open(std::string_view, uint64_t, bool) {
+  return NoCuda();
+}
 DeviceMemory::~DeviceMemory() = default;
 Status DeviceMemory::Fill(uint64_t, uint64_t, const FillFn&) { return NoCuda(); }
 Status DeviceMemory::Drain(uint64_t, uint64_t, const DrainFn&) { return NoCuda(); }

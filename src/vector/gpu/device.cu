@@ -21,6 +21,7 @@
 
 #include "common/cuda_probe.h"
 #include "vector/gpu/device.h"
+#include "vector/internal.h"
 
 namespace skyway::vector::gpu {
 namespace {
@@ -184,18 +185,19 @@ struct ByKey {
 };
 
 // dots: tq x tc row-major (query row, base column). Merges the tile into each query row's
-// running top (tq x k2, ascending). Base rows are c0.., query rows q0.. (for self-exclusion).
-__global__ void SelectTopK(const float* dots, int tq, int tc, size_t c0, size_t q0,
-                           const float* base_norm, const float* query_norm, int metric,
-                           bool exclude_self, float* top_d, uint32_t* top_i, int k2) {
+// running top (tq x k2, ascending). base_norm and query_norm point at the tile's first column and
+// row; base_id and query_id are their row numbers in the input (ids, self exclusion).
+__global__ void SelectTopK(const float* dots, int tq, int tc, const float* base_norm,
+                           uint32_t base_id, const float* query_norm, uint32_t query_id,
+                           int metric, bool exclude_self, float* top_d, uint32_t* top_i, int k2) {
   extern __shared__ unsigned char smem[];
   float* sd = reinterpret_cast<float*>(smem);
   uint32_t* si = reinterpret_cast<uint32_t*>(sd + 2 * k2);
   const int row = blockIdx.x;
   if (row >= tq) return;
   const float* in = dots + static_cast<size_t>(row) * tc;
-  const size_t query = q0 + row;
-  const float qn = query_norm != nullptr ? query_norm[query] : 0.0F;
+  const uint32_t query = query_id + static_cast<uint32_t>(row);
+  const float qn = query_norm != nullptr ? query_norm[row] : 0.0F;
   for (int t = threadIdx.x; t < k2; t += blockDim.x) {
     sd[t] = top_d[static_cast<size_t>(row) * k2 + t];
     si[t] = top_i[static_cast<size_t>(row) * k2 + t];
@@ -210,17 +212,16 @@ __global__ void SelectTopK(const float* dots, int tq, int tc, size_t c0, size_t 
       float dist = kInf;
       uint32_t id = kNone;
       if (j < tc) {
-        const size_t col = c0 + j;
         const float dot = in[j];
         if (metric == kL2) {
-          dist = fmaxf(base_norm[col] + qn - 2.0F * dot, 0.0F);
+          dist = fmaxf(base_norm[j] + qn - 2.0F * dot, 0.0F);
         } else if (metric == kIP) {
           dist = -dot;
         } else {
-          dist = -dot * base_norm[col] * qn;
+          dist = -dot * base_norm[j] * qn;
         }
-        id = static_cast<uint32_t>(col);
-        if (exclude_self && col == query) {
+        id = base_id + static_cast<uint32_t>(j);
+        if (exclude_self && id == query) {
           dist = kInf;
           id = kNone;
         }
@@ -357,7 +358,7 @@ __device__ uint32_t FirstVisit(uint32_t* seen, uint32_t row) {
 __global__ void CagraSearchKernel(const uint32_t* graph, uint32_t n, int degree,
                                   const float* vectors, const float* inv_norms, size_t dim,
                                   int metric, const float* queries, int itopk, int width,
-                                  int max_iterations, int seeds, uint64_t seed, int m,
+                                  int max_iterations, int seeds, uint64_t seed, size_t query_base, int m,
                                   uint32_t* visited, size_t visited_words, int k,
                                   uint32_t* out_i, float* out_d) {
   extern __shared__ unsigned char smem[];
@@ -381,7 +382,7 @@ __global__ void CagraSearchKernel(const uint32_t* graph, uint32_t n, int degree,
       uint32_t row = kNone;
       if (first + t < seeds) {
         row = FirstVisit(seen, static_cast<uint32_t>(
-                                   MixSeed(seed + static_cast<uint64_t>(q) * 1000003u + first + t) % n));
+                                   MixSeed(seed + (query_base + q) * 1000003u + first + t) % n));
       }
       id[itopk + t] = row;
     }
@@ -456,65 +457,104 @@ Status CheckFits(uint64_t need) {
   return Status::Ok();
 }
 
-uint64_t TopKBytes(size_t n, size_t nq, size_t dim, size_t k) {
-  const size_t tq = std::min(nq, kQueryTile), tc = std::min(n, kBaseTile);
-  return (uint64_t{n} + nq) * sizeof(float) + uint64_t{tq} * tc * sizeof(float) +
-         uint64_t{tq} * NextPow2(k) * 8 + uint64_t{n} * dim * sizeof(float);
+int GridFor(size_t count) {
+  return static_cast<int>(std::min<size_t>(65535, std::max<size_t>(1, (count + kThreads - 1) / kThreads)));
 }
 
-// Top-k of nq queries (device, nq x dim) among n base rows (device), into host arrays
-// (nq x k: ids, and distances when dist != null). exclude_self: queries are the base rows.
-Status TopKByGemm(int metric, const float* base, size_t n, const float* queries, size_t nq,
-                  size_t dim, size_t k, bool exclude_self, uint32_t* ids, float* dist) {
-  const size_t k2 = NextPow2(k);
-  Blas blas;
-  RETURN_IF_ERROR(blas.Init());
-  DeviceArray<float> base_norm, query_norm, dots, top_d;
-  DeviceArray<uint32_t> top_i;
-  RETURN_IF_ERROR(base_norm.Allocate(n));
-  RETURN_IF_ERROR(query_norm.Allocate(nq));
-  const size_t tq_max = std::min(nq, kQueryTile), tc_max = std::min(n, kBaseTile);
-  RETURN_IF_ERROR(dots.Allocate(tq_max * tc_max));
-  RETURN_IF_ERROR(top_d.Allocate(tq_max * k2));
-  RETURN_IF_ERROR(top_i.Allocate(tq_max * k2));
-  const int grid_rows = static_cast<int>(std::min<size_t>(65535, (std::max(n, nq) + kThreads - 1) / kThreads));
-  if (metric != kIP) {
-    RowNorms<<<grid_rows, kThreads>>>(base, n, dim, metric, base_norm.get());
-    RowNorms<<<grid_rows, kThreads>>>(queries, nq, dim, metric, query_norm.get());
-    CUDA_OR_RETURN(cudaGetLastError());
+// BlockTopK on the device: per (query tile, base tile) pair a cuBLAS GEMM of dot products, then
+// SelectTopK merges the tile into the running top of each query row (all of the block's rows
+// are held, so base blocks can come one at a time).
+class DeviceBlockTopK final : public BlockTopK {
+ public:
+  DeviceBlockTopK(int metric, size_t dim, size_t k, bool exclude_self)
+      : metric_(metric), dim_(dim), k_(k), k2_(NextPow2(k)), exclude_self_(exclude_self) {}
+
+  Status Init(size_t max_queries, size_t max_base) {
+    max_queries_ = max_queries;
+    max_base_ = max_base;
+    RETURN_IF_ERROR(blas_.Init());
+    RETURN_IF_ERROR(query_norm_.Allocate(max_queries));
+    RETURN_IF_ERROR(base_norm_.Allocate(max_base));
+    RETURN_IF_ERROR(dots_.Allocate(std::min(max_queries, kQueryTile) * std::min(max_base, kBaseTile)));
+    RETURN_IF_ERROR(top_d_.Allocate(max_queries * k2_));
+    RETURN_IF_ERROR(top_i_.Allocate(max_queries * k2_));
+    return Status::Ok();
   }
-  const float one = 1.0F, zero = 0.0F;
-  const size_t shared = 2 * k2 * (sizeof(float) + sizeof(uint32_t));
-  std::vector<float> host_d;
-  std::vector<uint32_t> host_i;
-  for (size_t q0 = 0; q0 < nq; q0 += kQueryTile) {
-    const size_t tq = std::min(kQueryTile, nq - q0);
-    FillTop<<<grid_rows, kThreads>>>(top_d.get(), top_i.get(), tq * k2);
-    for (size_t c0 = 0; c0 < n; c0 += kBaseTile) {
-      const size_t tc = std::min(kBaseTile, n - c0);
-      // Column-major: C (tc x tq) = Base_tile^T (tc x dim) * Q_tile (dim x tq); read row-major
-      // it is tq x tc, a query row per line.
-      CUBLAS_OR_RETURN(Cublas().sgemm(blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(tc),
-                                   static_cast<int>(tq), static_cast<int>(dim), &one,
-                                   base + c0 * dim, static_cast<int>(dim), queries + q0 * dim,
-                                   static_cast<int>(dim), &zero, dots.get(), static_cast<int>(tc)));
-      SelectTopK<<<static_cast<unsigned>(tq), kThreads, shared>>>(
-          dots.get(), static_cast<int>(tq), static_cast<int>(tc), c0, q0, base_norm.get(),
-          query_norm.get(), metric, exclude_self, top_d.get(), top_i.get(), static_cast<int>(k2));
-      CUDA_OR_RETURN(cudaGetLastError());
+
+  Status Begin(const float* queries, size_t nq, size_t first) override {
+    if (nq > max_queries_) return Status::Internal("BlockTopK: query block over its capacity");
+    queries_ = queries;
+    nq_ = nq;
+    query_first_ = first;
+    if (metric_ != kIP && nq > 0) {
+      RowNorms<<<GridFor(nq), kThreads>>>(queries, nq, dim_, metric_, query_norm_.get());
     }
-    host_d.resize(tq * k2);
-    host_i.resize(tq * k2);
-    CUDA_OR_RETURN(cudaMemcpy(host_i.data(), top_i.get(), tq * k2 * sizeof(uint32_t), cudaMemcpyDeviceToHost));
-    CUDA_OR_RETURN(cudaMemcpy(host_d.data(), top_d.get(), tq * k2 * sizeof(float), cudaMemcpyDeviceToHost));
-    for (size_t r = 0; r < tq; ++r) {
-      for (size_t e = 0; e < k; ++e) {
-        ids[(q0 + r) * k + e] = host_i[r * k2 + e];
-        if (dist != nullptr) dist[(q0 + r) * k + e] = host_d[r * k2 + e];
+    FillTop<<<GridFor(nq * k2_), kThreads>>>(top_d_.get(), top_i_.get(), nq * k2_);
+    CUDA_OR_RETURN(cudaGetLastError());
+    return Status::Ok();
+  }
+
+  Status Merge(const float* base, size_t nb, size_t first) override {
+    if (nb > max_base_) return Status::Internal("BlockTopK: base block over its capacity");
+    if (nb == 0 || nq_ == 0) return Status::Ok();
+    if (metric_ != kIP) RowNorms<<<GridFor(nb), kThreads>>>(base, nb, dim_, metric_, base_norm_.get());
+    const float one = 1.0F, zero = 0.0F;
+    const size_t shared = 2 * k2_ * (sizeof(float) + sizeof(uint32_t));
+    for (size_t q0 = 0; q0 < nq_; q0 += kQueryTile) {
+      const size_t tq = std::min(kQueryTile, nq_ - q0);
+      for (size_t c0 = 0; c0 < nb; c0 += kBaseTile) {
+        const size_t tc = std::min(kBaseTile, nb - c0);
+        // Column-major: C (tc x tq) = Base_tile^T (tc x dim) * Q_tile (dim x tq); read
+        // row-major it is tq x tc, a query row per line.
+        CUBLAS_OR_RETURN(Cublas().sgemm(blas_.get(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(tc),
+                                        static_cast<int>(tq), static_cast<int>(dim_), &one,
+                                        base + c0 * dim_, static_cast<int>(dim_),
+                                        queries_ + q0 * dim_, static_cast<int>(dim_), &zero,
+                                        dots_.get(), static_cast<int>(tc)));
+        SelectTopK<<<static_cast<unsigned>(tq), kThreads, shared>>>(
+            dots_.get(), static_cast<int>(tq), static_cast<int>(tc), base_norm_.get() + c0,
+            static_cast<uint32_t>(first + c0), query_norm_.get() + q0,
+            static_cast<uint32_t>(query_first_ + q0), metric_, exclude_self_,
+            top_d_.get() + q0 * k2_, top_i_.get() + q0 * k2_, static_cast<int>(k2_));
+        CUDA_OR_RETURN(cudaGetLastError());
       }
     }
+    return Status::Ok();
   }
-  return Status::Ok();
+
+  Status Take(uint32_t* ids, float* dist) override {
+    if (nq_ == 0) return Status::Ok();
+    if (ids != nullptr) {
+      CUDA_OR_RETURN(cudaMemcpy2D(ids, k_ * sizeof(uint32_t), top_i_.get(), k2_ * sizeof(uint32_t),
+                                  k_ * sizeof(uint32_t), nq_, cudaMemcpyDefault));
+    }
+    if (dist != nullptr) {
+      CUDA_OR_RETURN(cudaMemcpy2D(dist, k_ * sizeof(float), top_d_.get(), k2_ * sizeof(float),
+                                  k_ * sizeof(float), nq_, cudaMemcpyDefault));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  int metric_;
+  size_t dim_, k_, k2_;
+  bool exclude_self_;
+  size_t max_queries_ = 0, max_base_ = 0;
+  Blas blas_;
+  DeviceArray<float> query_norm_, base_norm_, dots_, top_d_;
+  DeviceArray<uint32_t> top_i_;
+  const float* queries_ = nullptr;
+  size_t nq_ = 0, query_first_ = 0;
+};
+
+Result<std::unique_ptr<DeviceBlockTopK>> MakeBlockTopK(Metric metric, size_t dim, size_t k,
+                                                      size_t max_queries, size_t max_base,
+                                                      bool exclude_self) {
+  if (!Available()) return NoDevice();
+  if (k == 0 || k > kMaxK) return Status::Invalid("top-k on the GPU: k must be in [1, 1024]");
+  auto topk = std::make_unique<DeviceBlockTopK>(CodeOf(metric), dim, k, exclude_self);
+  RETURN_IF_ERROR(topk->Init(max_queries, max_base));
+  return std::move(topk);
 }
 
 Status PruneOnDevice(const uint32_t* knn_device, size_t n, size_t k, size_t degree, uint32_t* out_host) {
@@ -540,6 +580,13 @@ class CudaVectors final : public DeviceVectors {
   ~CudaVectors() override { cudaFree(p_); }
   float* data() const override { return p_; }
   size_t bytes() const override { return bytes_; }
+  Status Write(size_t offset, const void* src, size_t bytes) override {
+    if (offset > bytes_ || bytes > bytes_ - offset) {
+      return Status(Code::kOutOfRange, "", "write past the end of device vectors");
+    }
+    CUDA_OR_RETURN(cudaMemcpy(reinterpret_cast<char*>(p_) + offset, src, bytes, cudaMemcpyHostToDevice));
+    return Status::Ok();
+  }
 
  private:
   float* p_;
@@ -580,19 +627,52 @@ std::string Describe() {
   return buf;
 }
 
+uint64_t FreeBytes() {
+  if (!Available()) return 0;
+  size_t free_bytes = 0, total = 0;
+  if (cudaMemGetInfo(&free_bytes, &total) != cudaSuccess) return 0;
+  return free_bytes;
+}
+
+uint64_t BlockTopKBytes(size_t dim, size_t k, size_t max_queries, size_t max_base) {
+  (void)dim;
+  const uint64_t k2 = NextPow2(k);
+  return (uint64_t{max_queries} + max_base) * sizeof(float) +
+         uint64_t{std::min(max_queries, kQueryTile)} * std::min(max_base, kBaseTile) * sizeof(float) +
+         uint64_t{max_queries} * k2 * (sizeof(float) + sizeof(uint32_t));
+}
+
 uint64_t KnnGraphBytes(size_t n, size_t dim, size_t k_init) {
-  return TopKBytes(n, n, dim, k_init) + uint64_t{n} * k_init * sizeof(uint32_t) * 2;
+  return uint64_t{n} * dim * sizeof(float) + BlockTopKBytes(dim, k_init, std::min(n, kQueryTile), n);
+}
+
+Result<std::unique_ptr<BlockTopK>> NewBlockTopK(Metric metric, size_t dim, size_t k,
+                                                size_t max_queries, size_t max_base,
+                                                bool exclude_self) {
+  ASSIGN_OR_RETURN(auto topk, MakeBlockTopK(metric, dim, k, max_queries, max_base, exclude_self));
+  return std::unique_ptr<BlockTopK>(std::move(topk));
 }
 
 Result<std::vector<uint32_t>> KnnGraph(Metric metric, const float* vectors, size_t n, size_t dim,
                                        size_t k) {
   if (!Available()) return NoDevice();
   if (k == 0 || k > kMaxK || k >= n) return Status::Invalid("kNN graph: k must be in [1, min(1024, n-1)]");
-  RETURN_IF_ERROR(CheckFits(KnnGraphBytes(n, dim, k)));
+  // Vectors already on the device take no more of it.
+  RETURN_IF_ERROR(CheckFits(IsDevicePointer(vectors)
+                                ? BlockTopKBytes(dim, k, std::min(n, kQueryTile), n)
+                                : KnnGraphBytes(n, dim, k)));
   DeviceRows rows;
   RETURN_IF_ERROR(rows.From(vectors, n * dim));
+  // A tile of query rows at a time against all rows: the running lists stay tile-sized.
+  const size_t tile = std::min(n, kQueryTile);
+  ASSIGN_OR_RETURN(auto topk, MakeBlockTopK(metric, dim, k, tile, n, true));
   std::vector<uint32_t> graph(n * k);
-  RETURN_IF_ERROR(TopKByGemm(CodeOf(metric), rows.get(), n, rows.get(), n, dim, k, true, graph.data(), nullptr));
+  for (size_t q0 = 0; q0 < n; q0 += tile) {
+    const size_t count = std::min(tile, n - q0);
+    RETURN_IF_ERROR(topk->Begin(rows.get() + q0 * dim, count, q0));
+    RETURN_IF_ERROR(topk->Merge(rows.get(), n, 0));
+    RETURN_IF_ERROR(topk->Take(graph.data() + q0 * k, nullptr));
+  }
   return graph;
 }
 
@@ -600,11 +680,15 @@ Result<std::vector<uint32_t>> PruneByDetours(const uint32_t* knn, size_t n, size
                                              size_t degree) {
   if (!Available()) return NoDevice();
   if (degree > k_init || k_init > kMaxK) return Status::Invalid("detour pruning: bad degrees");
-  DeviceArray<uint32_t> dev;
-  RETURN_IF_ERROR(dev.Allocate(n * k_init));
-  CUDA_OR_RETURN(cudaMemcpy(dev.get(), knn, n * k_init * sizeof(uint32_t), cudaMemcpyHostToDevice));
+  const bool on_device = IsDevicePointer(knn);
+  RETURN_IF_ERROR(CheckFits(uint64_t{n} * ((on_device ? 0 : k_init) + degree) * sizeof(uint32_t)));
+  DeviceArray<uint32_t> copy;
+  if (!on_device) {
+    RETURN_IF_ERROR(copy.Allocate(n * k_init));
+    CUDA_OR_RETURN(cudaMemcpy(copy.get(), knn, n * k_init * sizeof(uint32_t), cudaMemcpyHostToDevice));
+  }
   std::vector<uint32_t> out(n * degree);
-  RETURN_IF_ERROR(PruneOnDevice(dev.get(), n, k_init, degree, out.data()));
+  RETURN_IF_ERROR(PruneOnDevice(on_device ? knn : copy.get(), n, k_init, degree, out.data()));
   return out;
 }
 
@@ -615,13 +699,16 @@ Result<std::vector<std::vector<Hit>>> BruteForce(Metric metric, const float* vec
   std::vector<std::vector<Hit>> results(nq);
   if (n == 0 || nq == 0 || k == 0) return results;
   const size_t kk = std::min({k, n, kMaxK});
-  RETURN_IF_ERROR(CheckFits(TopKBytes(n, nq, dim, kk) + uint64_t{nq} * dim * sizeof(float)));
+  RETURN_IF_ERROR(CheckFits(BlockTopKBytes(dim, kk, nq, n) + (uint64_t{n} + nq) * dim * sizeof(float)));
   DeviceRows base, q;
   RETURN_IF_ERROR(base.From(vectors, n * dim));
   RETURN_IF_ERROR(q.From(queries, nq * dim));
+  ASSIGN_OR_RETURN(auto topk, MakeBlockTopK(metric, dim, kk, nq, n, false));
+  RETURN_IF_ERROR(topk->Begin(q.get(), nq, 0));
+  RETURN_IF_ERROR(topk->Merge(base.get(), n, 0));
   std::vector<uint32_t> ids(nq * kk);
   std::vector<float> dist(nq * kk);
-  RETURN_IF_ERROR(TopKByGemm(CodeOf(metric), base.get(), n, q.get(), nq, dim, kk, false, ids.data(), dist.data()));
+  RETURN_IF_ERROR(topk->Take(ids.data(), dist.data()));
   for (size_t i = 0; i < nq; ++i) {
     for (size_t e = 0; e < kk; ++e) {
       const uint32_t id = ids[i * kk + e];
@@ -647,6 +734,20 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
     return Status::Invalid("GPU CAGRA search: dim <= 4096, itopk <= 512 and n < 2^31 only");
   }
   const size_t m = NextPow2(list + width * degree);
+  // The list and this round's candidates live in shared memory: refuse before copying anything
+  // when they cannot (the caller then searches on the CPU).
+  const size_t shared = dim * sizeof(float) + m * (sizeof(float) + sizeof(uint32_t));
+  int shared_optin = 0;
+  CUDA_OR_RETURN(cudaDeviceGetAttribute(&shared_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
+  cudaFuncAttributes attributes{};
+  CUDA_OR_RETURN(cudaFuncGetAttributes(&attributes, CagraSearchKernel));
+  if (shared + attributes.sharedSizeBytes > static_cast<size_t>(shared_optin)) {
+    return Status::Invalid("GPU CAGRA search: itopk + search_width x graph_degree needs " +
+                           std::to_string(shared >> 10) + " KiB of shared memory, the device has " +
+                           std::to_string(shared_optin >> 10) + " KiB");
+  }
+  CUDA_OR_RETURN(cudaFuncSetAttribute(CagraSearchKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                      static_cast<int>(shared)));
   const size_t iterations = max_iterations > 0 ? max_iterations : 2 * (list / width) + 16;
   const size_t seeds = std::min(n, std::max(width * degree, 4 * list));
   const size_t words = (n + 31) / 32;
@@ -656,13 +757,7 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
   RETURN_IF_ERROR(base.From(vectors, n * dim));
   std::vector<float> normalized;
   if (metric == Metric::kCosine) {  // as the CPU search: the query normalized
-    normalized.assign(queries, queries + nq * dim);
-    for (size_t i = 0; i < nq; ++i) {
-      float s = 0;
-      for (size_t j = 0; j < dim; ++j) s += normalized[i * dim + j] * normalized[i * dim + j];
-      const float inv = s > 0 ? 1.0F / std::sqrt(s) : 0.0F;
-      for (size_t j = 0; j < dim; ++j) normalized[i * dim + j] *= inv;
-    }
+    normalized = internal::NormalizedCopy(queries, nq, dim);
     queries = normalized.data();
   }
   RETURN_IF_ERROR(q_rows.From(queries, nq * dim));
@@ -678,11 +773,6 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
   RETURN_IF_ERROR(visited.Allocate(batch * words));
   RETURN_IF_ERROR(out_i.Allocate(batch * k));
   RETURN_IF_ERROR(out_d.Allocate(batch * k));
-  const size_t shared = dim * sizeof(float) + m * (sizeof(float) + sizeof(uint32_t));
-  if (shared > 48 * 1024) {
-    CUDA_OR_RETURN(cudaFuncSetAttribute(CagraSearchKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        static_cast<int>(shared)));
-  }
   std::vector<uint32_t> ids(batch * k);
   std::vector<float> dist(batch * k);
   for (size_t q0 = 0; q0 < nq; q0 += batch) {
@@ -691,7 +781,7 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
     CagraSearchKernel<<<static_cast<unsigned>(count), kSearchThreads, shared>>>(
         dev_graph.get(), static_cast<uint32_t>(n), static_cast<int>(degree), base.get(),
         inv_norms.get(), dim, metric_code, q_rows.get() + q0 * dim, static_cast<int>(list),
-        static_cast<int>(width), static_cast<int>(iterations), static_cast<int>(seeds), seed,
+        static_cast<int>(width), static_cast<int>(iterations), static_cast<int>(seeds), seed, q0,
         static_cast<int>(m), visited.get(), words, static_cast<int>(k), out_i.get(), out_d.get());
     CUDA_OR_RETURN(cudaGetLastError());
     CUDA_OR_RETURN(cudaMemcpy(ids.data(), out_i.get(), count * k * sizeof(uint32_t), cudaMemcpyDeviceToHost));

@@ -24,8 +24,37 @@ Result<std::unique_ptr<DeviceVectors>> AllocateVectors(size_t bytes);
 // Whether p is device memory (cudaMalloc'ed, or an IPC mapping).
 bool IsDevicePointer(const void* p);
 
+// Device memory free now, in bytes (0 without a device).
+uint64_t FreeBytes();
+
 // Device memory a build of n x dim vectors into a graph of k_init neighbours needs, in bytes.
 uint64_t KnnGraphBytes(size_t n, size_t dim, size_t k_init);
+
+// A running exact top-k of a block of query rows against base rows given a block at a time:
+// the kNN graph, its streamed form (knn_stream.cc) and brute-force search are all this. Ids are
+// the input's row numbers. The device implementation takes device memory; the CPU one
+// (knn_stream.cc) host memory.
+class BlockTopK {
+ public:
+  virtual ~BlockTopK() = default;
+  // Starts nq query rows, the input's rows first.. (for self exclusion). queries outlive Take.
+  virtual Status Begin(const float* queries, size_t nq, size_t first) = 0;
+  // Merges base rows, the input's rows first..first+nb.
+  virtual Status Merge(const float* base, size_t nb, size_t first) = 0;
+  // The k best of each query row so far (nq x k, nearest first; 0xFFFFFFFF pads) into ids and,
+  // when not null, dist (smaller is closer: L2, or the similarity negated). Host memory (the
+  // device implementation also takes device memory).
+  virtual Status Take(uint32_t* ids, float* dist) = 0;
+};
+
+// A device BlockTopK for up to max_queries query rows and max_base base rows per call.
+// exclude_self: a query row never lists itself. Errors: kFailedPrecondition (no device),
+// kInternal (CUDA), kInvalidArgument (k over 1024).
+Result<std::unique_ptr<BlockTopK>> NewBlockTopK(Metric metric, size_t dim, size_t k,
+                                                size_t max_queries, size_t max_base,
+                                                bool exclude_self);
+// Device memory NewBlockTopK allocates, in bytes.
+uint64_t BlockTopKBytes(size_t dim, size_t k, size_t max_queries, size_t max_base);
 
 // Each row's k nearest other rows (n x k, nearest first), exact: the distances come from cuBLAS
 // GEMMs over tiles of rows, a top-k selection keeps the best per row. vectors may be host or
@@ -34,7 +63,8 @@ uint64_t KnnGraphBytes(size_t n, size_t dim, size_t k_init);
 Result<std::vector<uint32_t>> KnnGraph(Metric metric, const float* vectors, size_t n, size_t dim,
                                        size_t k);
 
-// CAGRA's rank-based reordering on the device; the same answer as cagra::PruneByDetours.
+// CAGRA's rank-based reordering on the device; the same answer as cagra::PruneByDetours. knn:
+// host or device memory.
 Result<std::vector<uint32_t>> PruneByDetours(const uint32_t* knn, size_t n, size_t k_init,
                                              size_t degree);
 

@@ -12,7 +12,12 @@ bool Available() { return false; }
 Result<std::unique_ptr<DeviceVectors>> AllocateVectors(size_t) { return NoCuda(); }
 bool IsDevicePointer(const void*) { return false; }
 std::string Describe() { return "no CUDA support in this build"; }
+uint64_t FreeBytes() { return 0; }
 uint64_t KnnGraphBytes(size_t, size_t, size_t) { return 0; }
+uint64_t BlockTopKBytes(size_t, size_t, size_t, size_t) { return 0; }
+Result<std::unique_ptr<BlockTopK>> NewBlockTopK(Metric, size_t, size_t, size_t, size_t, bool) {
+  return NoCuda();
+}
 Result<std::vector<uint32_t>> KnnGraph(Metric, const float*, size_t, size_t, size_t) { return NoCuda(); }
 Result<std::vector<uint32_t>> PruneByDetours(const uint32_t*, size_t, size_t, size_t) { return NoCuda(); }
 Result<std::vector<std::vector<Hit>>> BruteForce(Metric, const float*, size_t, size_t, const float*,

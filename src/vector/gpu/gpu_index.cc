@@ -6,6 +6,7 @@
 
 #include "vector/gpu/cagra.h"
 #include "vector/gpu/device.h"
+#include "vector/gpu/knn_stream.h"
 #include "vector/internal.h"
 
 namespace skyway::vector::internal {
@@ -20,10 +21,7 @@ constexpr uint64_t kSearchSeed = 0x5EED5EED;
 
 std::vector<float> InverseNorms(const float* vectors, size_t n, size_t dim) {
   std::vector<float> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    const float norm2 = InnerProduct(vectors + i * dim, vectors + i * dim, dim);
-    out[i] = norm2 > 0 ? 1.0F / std::sqrt(norm2) : 0.0F;
-  }
+  for (size_t i = 0; i < n; ++i) out[i] = InverseNorm(vectors + i * dim, dim);
   return out;
 }
 
@@ -123,6 +121,8 @@ class GpuBruteForceIndex final : public OverCallerVectors {
   static constexpr size_t kDeviceMinWork = 1 << 24;  // below, the transfer costs more
 };
 
+// The degrees a build of n rows uses: a small segment has fewer neighbours to offer than the
+// parameters ask.
 struct Degrees {
   size_t intermediate, graph;
 };
@@ -140,31 +140,70 @@ Result<Degrees> DegreesOf(const Params& params) {
   return Degrees{static_cast<size_t>(intermediate), static_cast<size_t>(graph)};
 }
 
+Result<Degrees> BuildDegrees(const IndexSpec& spec, size_t n) {
+  ASSIGN_OR_RETURN(Degrees d, DegreesOf(spec.params));
+  if (n > UINT32_MAX) return Status::Invalid("GPU_CAGRA: too many rows");
+  const size_t k_init = std::min(d.intermediate, n > 1 ? n - 1 : 0);
+  return Degrees{k_init, std::min(d.graph, k_init)};
+}
+
+// The search graph from the kNN graph (n x k_init): detour pruning on the device when asked
+// (and it fits), else on the CPU; then the reverse edges.
+std::vector<uint32_t> GraphFromKnn(const std::vector<uint32_t>& knn, size_t n, Degrees d,
+                                   bool device, bool* pruned_on_device) {
+  if (device) {
+    auto pruned = gpu::PruneByDetours(knn.data(), n, d.intermediate, d.graph);
+    if (pruned.ok()) {
+      *pruned_on_device = true;
+      return cagra::AddReverseEdges(pruned->data(), n, d.graph);
+    }
+    LogWarn("GPU_CAGRA: detour pruning on the CPU: " + pruned.status().ToString());
+  }
+  *pruned_on_device = false;
+  return cagra::OptimizeGraph(knn.data(), n, d.intermediate, d.graph);
+}
+
 }  // namespace
 
 Status ValidateCagraParams(const Params& params) { return DegreesOf(params).status(); }
 
 Result<std::unique_ptr<Index>> BuildCagraIndex(const IndexSpec& spec, const float* vectors,
                                                size_t n, size_t dim) {
-  ASSIGN_OR_RETURN(Degrees d, DegreesOf(spec.params));
-  if (n > UINT32_MAX) return Status::Invalid("GPU_CAGRA: too many rows");
-  // A small segment has fewer neighbours to offer than the degrees ask.
-  const size_t k_init = std::min(d.intermediate, n > 1 ? n - 1 : 0);
-  const size_t degree = std::min(d.graph, k_init);
+  ASSIGN_OR_RETURN(Degrees d, BuildDegrees(spec, n));
   std::vector<uint32_t> graph;
-  if (degree > 0) {
-    if (gpu::Available()) {
-      ASSIGN_OR_RETURN(std::vector<uint32_t> knn, gpu::KnnGraph(spec.metric, vectors, n, dim, k_init));
-      ASSIGN_OR_RETURN(std::vector<uint32_t> pruned, gpu::PruneByDetours(knn.data(), n, k_init, degree));
-      graph = cagra::AddReverseEdges(pruned.data(), n, degree);
+  if (d.graph > 0) {
+    const bool device = gpu::Available();
+    std::vector<uint32_t> knn;
+    if (device) {
+      ASSIGN_OR_RETURN(knn, gpu::KnnGraph(spec.metric, vectors, n, dim, d.intermediate));
     } else {
-      std::vector<uint32_t> knn = cagra::ExactKnnGraph(spec.metric, vectors, n, dim, k_init);
-      graph = cagra::OptimizeGraph(knn.data(), n, k_init, degree);
+      knn = cagra::ExactKnnGraph(spec.metric, vectors, n, dim, d.intermediate);
     }
+    bool on_device = false;
+    graph = GraphFromKnn(knn, n, d, device, &on_device);
   }
   // Built from device memory: the index keeps no pointer the CPU cannot read.
   const float* host_vectors = gpu::IsDevicePointer(vectors) ? nullptr : vectors;
-  return std::unique_ptr<Index>(new CagraIndex(spec, host_vectors, n, dim, degree, std::move(graph)));
+  return std::unique_ptr<Index>(new CagraIndex(spec, host_vectors, n, dim, d.graph, std::move(graph)));
+}
+
+Result<std::unique_ptr<Index>> BuildCagraIndexStreamed(const IndexSpec& spec, size_t n, size_t dim,
+                                                       RowSource& source,
+                                                       const StreamOptions& options,
+                                                       StreamStats* stats) {
+  ASSIGN_OR_RETURN(Degrees d, BuildDegrees(spec, n));
+  if (options.device && !gpu::Available()) {
+    return Status(Code::kFailedPrecondition, "", "a GPU build was asked for: " + gpu::Describe());
+  }
+  std::vector<uint32_t> graph;
+  if (d.graph > 0) {
+    ASSIGN_OR_RETURN(std::vector<uint32_t> knn,
+                     StreamedKnnGraph(spec.metric, n, dim, d.intermediate, source, options, stats));
+    const uint64_t prune_bytes = uint64_t{n} * (d.intermediate + d.graph) * sizeof(uint32_t);
+    const bool device = options.device && (options.memory_limit == 0 || prune_bytes <= options.memory_limit);
+    graph = GraphFromKnn(knn, n, d, device, &stats->pruned_on_device);
+  }
+  return std::unique_ptr<Index>(new CagraIndex(spec, nullptr, n, dim, d.graph, std::move(graph)));
 }
 
 Result<std::unique_ptr<Index>> LoadCagraIndex(const IndexSpec& spec, std::string_view bytes,

@@ -1,0 +1,155 @@
+// The exact kNN graph of an input read a block at a time (vector.h's RowSource), for inputs
+// larger than the memory a build may hold: GPU_CAGRA's build of a segment bigger than the GPU.
+//
+// Two block buffers: the query block, and a base block that every other block passes through
+// in turn; each query block's running top-k (BlockTopK) is merged with its own block and then
+// with every other. The base visits of block i end with block i + 1, which then becomes the
+// next query block without a read: 2 blocks read 2 times in all, b blocks b + (b-1)(b-2).
+#include "vector/gpu/knn_stream.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "vector/gpu/device.h"
+#include "vector/internal.h"
+
+namespace skyway::vector::internal {
+namespace {
+
+constexpr size_t kMinBlockRows = 256;
+constexpr uint32_t kNoRow = 0xFFFFFFFFu;
+
+// BlockTopK on the CPU: ExactSearch of the query block against each base block, merged by
+// (distance, row). ExactSearch's per-pair distances do not depend on the blocks, so the graph is
+// ExactKnnGraph's to the bit.
+class HostBlockTopK final : public gpu::BlockTopK {
+ public:
+  HostBlockTopK(Metric metric, size_t dim, size_t k) : metric_(metric), dim_(dim), k_(k) {}
+
+  Status Begin(const float* queries, size_t nq, size_t first) override {
+    queries_ = queries;
+    first_ = first;
+    tops_.assign(nq, TopK(k_));
+    return Status::Ok();
+  }
+  Status Merge(const float* base, size_t nb, size_t first) override {
+    auto hits = ExactSearch(metric_, base, nb, dim_, queries_, tops_.size(), k_ + 1, nullptr);
+    const bool negate = !SmallerIsCloser(metric_);
+    for (size_t q = 0; q < tops_.size(); ++q) {
+      for (const Hit& h : hits[q]) {
+        const size_t row = first + static_cast<size_t>(h.row);
+        if (row == first_ + q) continue;
+        tops_[q].Push(negate ? -h.score : h.score, static_cast<int64_t>(row));
+      }
+    }
+    return Status::Ok();
+  }
+  Status Take(uint32_t* ids, float* dist) override {
+    const bool negate = !SmallerIsCloser(metric_);
+    for (size_t q = 0; q < tops_.size(); ++q) {
+      std::vector<Hit> best = tops_[q].Take(metric_);
+      for (size_t e = 0; e < k_; ++e) {
+        const bool have = e < best.size();
+        if (ids != nullptr) ids[q * k_ + e] = have ? static_cast<uint32_t>(best[e].row) : kNoRow;
+        if (dist != nullptr) dist[q * k_ + e] = have ? (negate ? -best[e].score : best[e].score) : 0;
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Metric metric_;
+  size_t dim_, k_;
+  const float* queries_ = nullptr;
+  size_t first_ = 0;
+  std::vector<TopK> tops_;
+};
+
+// Working memory of blocks of b rows: the vector buffers (one when the input is one block)
+// and the top-k's own.
+uint64_t WorkBytes(size_t b, size_t n, size_t dim, size_t k, bool device) {
+  const uint64_t buffers = uint64_t{b} * dim * sizeof(float) * (b >= n ? 1 : 2);
+  const uint64_t topk = device ? gpu::BlockTopKBytes(dim, k, b, b)
+                               : uint64_t{b} * (2 * k + 1) * sizeof(std::pair<float, int64_t>);
+  return buffers + topk;
+}
+
+}  // namespace
+
+Result<size_t> PlanBlockRows(size_t n, size_t dim, size_t k, uint64_t limit, bool device) {
+  if (limit == 0 || WorkBytes(n, n, dim, k, device) <= limit) return n;
+  size_t lo = std::min(kMinBlockRows, n), hi = n;  // the answer lies in [lo, hi)
+  if (WorkBytes(lo, n, dim, k, device) > limit) {
+    return Status(Code::kResourceExhausted, "",
+                  "a streamed build of " + std::to_string(n) + " x " + std::to_string(dim) +
+                      " needs at least " + std::to_string(WorkBytes(lo, n, dim, k, device) >> 20) +
+                      " MiB of working memory (blocks of " + std::to_string(lo) + " rows); the limit is " +
+                      std::to_string(limit >> 20) + " MiB");
+  }
+  while (hi - lo > 1) {
+    const size_t mid = lo + (hi - lo) / 2;
+    (WorkBytes(mid, n, dim, k, device) <= limit ? lo : hi) = mid;
+  }
+  return lo;
+}
+
+Result<std::vector<uint32_t>> StreamedKnnGraph(Metric metric, size_t n, size_t dim, size_t k,
+                                               RowSource& source, const StreamOptions& options,
+                                               StreamStats* stats) {
+  uint64_t limit = options.memory_limit;
+  if (options.device && limit == 0) limit = gpu::FreeBytes() / 10 * 9;  // headroom for CUDA
+  ASSIGN_OR_RETURN(const size_t b, PlanBlockRows(n, dim, k, limit, options.device));
+  const size_t blocks = (n + b - 1) / b;
+  stats->block_rows = b;
+  stats->blocks = blocks;
+  std::unique_ptr<gpu::BlockTopK> topk;
+  if (options.device) {
+    ASSIGN_OR_RETURN(topk, gpu::NewBlockTopK(metric, dim, k, b, b, true));
+  } else {
+    topk = std::make_unique<HostBlockTopK>(metric, dim, k);
+  }
+  const size_t block_bytes = b * dim * sizeof(float);
+  float* buffer[2] = {nullptr, nullptr};
+  ASSIGN_OR_RETURN(buffer[0], source.Buffer(block_bytes, options.device));
+  if (blocks > 1) {
+    ASSIGN_OR_RETURN(buffer[1], source.Buffer(block_bytes, options.device));
+  }
+  auto first_of = [&](size_t i) { return i * b; };
+  auto rows_of = [&](size_t i) { return std::min(b, n - i * b); };
+  auto read = [&](size_t i, float* dst) {
+    ++stats->reads;
+    stats->bytes_read += uint64_t{rows_of(i)} * dim * sizeof(float);
+    return source.Read(first_of(i), rows_of(i), dst);
+  };
+  std::vector<uint32_t> knn(n * k);
+  float* query = buffer[0];
+  float* base = buffer[1];
+  size_t held = blocks;  // the block in `base` (blocks: none)
+  for (size_t i = 0; i < blocks; ++i) {
+    if (held == i) {  // the last base block of the previous round is this query block
+      std::swap(query, base);
+      held = i - 1;
+    } else {
+      RETURN_IF_ERROR(read(i, query));
+    }
+    RETURN_IF_ERROR(topk->Begin(query, rows_of(i), first_of(i)));
+    RETURN_IF_ERROR(topk->Merge(query, rows_of(i), first_of(i)));
+    std::vector<size_t> order;
+    if (held < blocks) order.push_back(held);
+    for (size_t j = 0; j < blocks; ++j) {
+      if (j != i && j != held && j != i + 1) order.push_back(j);
+    }
+    if (i + 1 < blocks && i + 1 != held) order.push_back(i + 1);
+    for (size_t j : order) {
+      if (j != held) {
+        RETURN_IF_ERROR(read(j, base));
+        held = j;
+      }
+      RETURN_IF_ERROR(topk->Merge(base, rows_of(j), first_of(j)));
+    }
+    RETURN_IF_ERROR(topk->Take(knn.data() + first_of(i) * k, nullptr));
+  }
+  return knn;
+}
+
+}  // namespace skyway::vector::internal

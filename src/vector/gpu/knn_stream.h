@@ -1,0 +1,22 @@
+// The exact kNN graph of an input read a block at a time (see knn_stream.cc). Private to vector/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "vector/vector.h"
+
+namespace skyway::vector::internal {
+
+// Rows per block so that a build of n x dim into k neighbours works in `limit` bytes (0: no
+// limit, one block of n). Errors: kResourceExhausted when even blocks of 256 rows do not fit.
+Result<size_t> PlanBlockRows(size_t n, size_t dim, size_t k, uint64_t limit, bool device);
+
+// Each row's k nearest other rows (n x k, nearest first), exact, read from source in blocks;
+// on the GPU when options.device. Fills *stats (not null). REQUIRES: 1 <= k < n.
+Result<std::vector<uint32_t>> StreamedKnnGraph(Metric metric, size_t n, size_t dim, size_t k,
+                                               RowSource& source, const StreamOptions& options,
+                                               StreamStats* stats);
+
+}  // namespace skyway::vector::internal
