@@ -158,7 +158,8 @@ class RegisteredBuffer {
                                                          const std::string& secret_key,
                                                          const std::string& region, uint64_t size);
   // Registers device memory (the start of a cudaMalloc allocation, size bytes of it) by its CUDA
-  // IPC handle; the caller keeps it allocated while the buffer lives. Errors as Create, and
+  // IPC handle; the caller keeps it allocated while the buffer lives, and may free it once the
+  // buffer is gone (the destructor waits for the server to deregister it). Errors as Create, and
   // kFailedPrecondition when this process or the server has no CUDA device.
   static Result<std::unique_ptr<RegisteredBuffer>> CreateDevice(const std::string& socket_path,
                                                                const std::string& access_key,

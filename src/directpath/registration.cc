@@ -145,6 +145,13 @@ void RegistrationServer::ServeClient(int fd, uint64_t client) {
     UniqueFd memfd;
     auto line = RecvLine(fd, &memfd);
     if (!line.ok() || line->empty()) break;
+    if (*line == "CLOSE") {
+      // Deregisters now and says so: a client about to free GPU memory waits for this, so the
+      // server's IPC mapping of it is closed first.
+      registry_->DropClient(client);
+      (void)SendLine(fd, "OK closed\n");
+      break;
+    }
     std::istringstream in(*line);
     std::string verb, access_key, amz_date, region, signature, handle;
     uint64_t size = 0;
@@ -265,6 +272,14 @@ Result<std::unique_ptr<RegisteredBuffer>> RegisteredBuffer::CreateDevice(
 }
 
 RegisteredBuffer::~RegisteredBuffer() {
+  if (socket_ >= 0 && device_) {
+    // The caller frees the GPU memory next: wait (briefly) until the server has let go of it.
+    if (SendLine(socket_, "CLOSE\n").ok()) {
+      pollfd p{socket_, POLLIN, 0};
+      UniqueFd unused;
+      if (::poll(&p, 1, 5000) > 0) (void)RecvLine(socket_, &unused);
+    }
+  }
   if (socket_ >= 0) ::close(socket_);  // deregisters on the server
   if (data_ != nullptr && !device_) ::munmap(data_, size_);
   if (memfd_ >= 0) ::close(memfd_);

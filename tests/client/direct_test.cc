@@ -183,6 +183,7 @@ TEST_F(DirectPathTest, DeviceRegistrationIsDeclinedWithoutCuda) {
                      directpath::RegistrationSignature("SK", date, "us-east-1", 4096);
   EXPECT_EQ(raw(head + " " + std::string(128, 'a') + "\n").rfind("ERR Declined", 0), 0u);
   EXPECT_EQ(raw(head + "\n").rfind("ERR BadRequest", 0), 0u);  // no handle
+  EXPECT_EQ(raw("CLOSE\n"), "OK closed\n");  // a synchronous goodbye (device buffers use it)
   EXPECT_EQ(registry_->region_count(), 0u);
   // The client library refuses before asking: this process has no device either.
   auto c = NewClient(true);

@@ -28,12 +28,9 @@ class GpuDirectTest : public S3Fixture {
   void TearDown() override {
     if (server_) Stop();
   }
-  // The server closes its IPC mapping when the registration socket closes, a moment after the
-  // Buffer goes; the memory is freed only then.
+  // A device Buffer's destructor waits for the server to deregister it (CLOSE), so the memory
+  // may be freed at once.
   void FreeWhenDeregistered(void* dev) {
-    for (int i = 0; i < 500 && registry_->region_count() > 0; i++) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
     EXPECT_EQ(registry_->region_count(), 0u);
     cudaFree(dev);
   }
