@@ -22,20 +22,6 @@ int TerminalWidth(int fd) {
 
 }  // namespace
 
-std::string FormatBytes(uint64_t bytes) {
-  static const char* kUnits[] = {"KB", "MB", "GB", "TB", "PB"};
-  if (bytes < 1000) return std::to_string(bytes) + " B";
-  double value = static_cast<double>(bytes) / 1000;
-  size_t unit = 0;
-  while (value >= 999.95 && unit + 1 < std::size(kUnits)) {
-    value /= 1000;
-    unit++;
-  }
-  char text[32];
-  snprintf(text, sizeof(text), "%.1f %s", value, kUnits[unit]);
-  return text;
-}
-
 std::string FormatRate(uint64_t bytes, double seconds) {
   if (seconds <= 0) return "-";
   char text[32];

@@ -8,10 +8,11 @@
 #include <mutex>
 #include <string>
 
+#include "common/common.h"
+
 namespace skyway::cli {
 
-// "512 B", "1.5 KB", "40.0 MB", "2.10 GB" (decimal units, as MB/s is).
-std::string FormatBytes(uint64_t bytes);
+using skyway::FormatBytes;  // common.h
 // "105.2 MB/s"; "-" when seconds is not positive.
 std::string FormatRate(uint64_t bytes, double seconds);
 // "0:07", "12:34", "1:02:03"; "--:--" for a negative or unknown estimate.

@@ -41,6 +41,9 @@ void VectordbUsage() {
           "                       `Authorization: Bearer AK:SK`\n"
           "  --segment-rows N     seal a growing segment at N rows (default: at 512 MiB of vectors)\n"
           "  --build-threads N    index build threads (default: all cores)\n"
+          "  --build-memory-mib N working memory of a GPU_CAGRA build (default: the GPU's free\n"
+          "                       memory; no limit on the CPU); a segment needing more is built\n"
+          "                       from the store in streamed blocks\n"
           "  --no-direct          move segment and index bytes over plain HTTP only\n");
 }
 
@@ -76,6 +79,10 @@ Result<VectordbOptions> ParseOptions(const std::vector<std::string>& args) {
     } else if (a == "--build-threads") {
       ASSIGN_OR_RETURN(uint64_t n, number());
       o.db.build_threads = static_cast<int>(n);
+    } else if (a == "--build-memory-mib") {
+      ASSIGN_OR_RETURN(uint64_t n, number());
+      if (n == 0 || n > (uint64_t{1} << 30)) return Status::Invalid(a + " must be in [1, 2^30]");
+      o.db.build_memory = n << 20;
     } else if (a == "--no-direct") {
       o.direct = false;
     } else {

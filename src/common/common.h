@@ -155,6 +155,8 @@ std::string Md5Hex(std::string_view data);
 // Raw 32-byte HMAC-SHA256 of data under key.
 std::string HmacSha256(std::string_view key, std::string_view data);
 std::string HexEncode(std::string_view raw);
+// "512 B", "1.5 KB", "40.0 MB", "2.1 GB" (decimal units, as MB/s is).
+std::string FormatBytes(uint64_t bytes);
 // Lower- or upper-case hex to bytes; nullopt for odd length or a non-hex digit.
 std::optional<std::string> HexDecode(std::string_view hex);
 std::string Base64Encode(std::string_view raw);

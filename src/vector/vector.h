@@ -127,6 +127,22 @@ class RowSource {
   virtual Status Read(size_t first, size_t count, float* dst) = 0;
 };
 
+// A RowSource over rows already in host memory (n x dim, outliving it): how an array larger
+// than the GPU's memory goes through device buffers a block at a time.
+class ArrayRows : public RowSource {
+ public:
+  ArrayRows(const float* rows, size_t n, size_t dim);
+  ~ArrayRows() override;
+  Result<float*> Buffer(size_t bytes, bool device) override;
+  Status Read(size_t first, size_t count, float* dst) override;
+
+ private:
+  const float* rows_;
+  size_t n_, dim_;
+  std::vector<std::vector<float>> host_;
+  std::vector<std::unique_ptr<DeviceVectors>> device_;
+};
+
 struct StreamOptions {
   // Bytes of working memory (vector blocks, norms, top-k lists) the build may hold at once;
   // 0: the GPU's free memory, or no limit on the CPU.

@@ -31,6 +31,7 @@ struct Tuning {
   size_t segment_bytes = 512 << 20;  // seal when the vectors reach this size
   double compact_ratio = 0.5;        // rewrite a sealed segment when this share is deleted
   int build_threads = 0;             // index build threads (0: all cores)
+  uint64_t build_memory = 0;         // GPU_CAGRA build working memory (see Options)
 };
 
 struct IndexInfo {

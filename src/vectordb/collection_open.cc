@@ -276,23 +276,28 @@ void Collection::BuildSegmentIndex(int64_t id, int64_t generation) {
   const std::string vectors_key = SegmentPrefix(id) + "vectors.f32";
   std::shared_ptr<vector::Index> index;
   Result<std::string> bytes = Status::Internal("unbuilt");
-  const size_t vector_bytes = seg->rows * seg->dim * sizeof(float);
-  if (!vectors && vector::IsGpuType(spec.type) && !vector::GpuDevice().empty()) {
-    // The GPU build: the store's bytes go straight into GPU memory through the direct path,
-    // the graph is built there, and only the graph comes back to host memory.
-    auto device = vector::AllocateDeviceVectors(vector_bytes);
-    Status st = device.ok() ? store_->GetIntoDevice(vectors_key, (*device)->data(), vector_bytes)
-                            : device.status();
-    if (st.ok()) {
-      t1 = NowNanos();
-      transport = client::Transport::kDirect;
-      auto built = vector::BuildIndex(spec, (*device)->data(), seg->rows, seg->dim, tuning_.build_threads);
-      if (!built.ok()) return fail(built.status());
+  std::string how;  // for the log: how the vectors reached the build
+  const bool on_gpu = !vector::GpuDevice().empty();
+  if (!vectors && EqualsIgnoreCase(spec.type, "GPU_CAGRA") && (on_gpu || tuning_.build_memory > 0)) {
+    // Fed from the store a block of rows at a time (one block when the segment fits), on a GPU
+    // node straight into GPU memory through the direct path; only the graph comes back.
+    ObjectRows rows(store_, vectors_key, seg->dim);
+    vector::StreamStats stats;
+    auto built = vector::BuildIndexStreamed(spec, seg->rows, seg->dim, rows,
+                                            {tuning_.build_memory, on_gpu}, &stats);
+    if (built.ok()) {
+      t1 = t0;  // the reads interleave with the build: all of it counts as build
       t2 = NowNanos();
+      transport = rows.transport();
       bytes = (*built)->Serialize();
-    } else {
+      how = std::to_string(stats.blocks) + " block(s) of " + std::to_string(stats.block_rows) +
+            " rows, " + std::to_string(stats.reads) + " reads, " + FormatBytes(stats.bytes_read) +
+            ", " + (on_gpu ? "GPU" : "CPU") + " build";
+    } else if (on_gpu && built.status().code() != Code::kInvalidArgument) {
       LogWarn("vectordb: " + name() + ": GPU build of segment " + std::to_string(id) +
-              " fed through host memory: " + st.ToString());
+              " fed through host memory: " + built.status().ToString());
+    } else {
+      return fail(built.status());
     }
   }
   if (!bytes.ok()) {
@@ -313,7 +318,7 @@ void Collection::BuildSegmentIndex(int64_t id, int64_t generation) {
   std::string key = SegmentPrefix(id) + "index/" + index_name + "-" + Seq(generation) + "." + spec.type;
   if (Status st = store_->PutLarge(key, *bytes); !st.ok()) return fail(st);
   int64_t t3 = NowNanos();
-  if (!index && loaded_wanted_) {  // built from GPU memory: serve it over host vectors
+  if (!index && loaded_wanted_) {  // built from the store's rows: serve it over host vectors
     auto got = store_->GetBuffer(vectors_key, nullptr);
     if (!got.ok()) return fail(got.status());
     vectors = std::move(got).value();
@@ -342,7 +347,8 @@ void Collection::BuildSegmentIndex(int64_t id, int64_t generation) {
   auto secs = [](int64_t a, int64_t b) { return std::to_string((b - a) / 1e9); };
   LogInfo("vectordb: " + name_ + ": segment " + std::to_string(id) + " " + spec.type + " index built: load " +
           secs(t0, t1) + " s (" + (transport == client::Transport::kDirect ? "direct" : "memory/http") +
-          "), build " + secs(t1, t2) + " s, store " + secs(t2, t3) + " s");
+          "), build " + secs(t1, t2) + " s" + (how.empty() ? "" : " (" + how + ")") + ", store " +
+          secs(t2, t3) + " s");
 }
 
 void Collection::IndexProgress(size_t* total, size_t* indexed, size_t* pending, std::string* fail) {

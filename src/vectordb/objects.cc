@@ -56,6 +56,35 @@ Status ObjectStore::GetIntoDevice(const std::string& key, void* device, size_t c
   return Status::Ok();
 }
 
+ObjectRows::~ObjectRows() {
+  buffers_.clear();  // deregistered (the server lets go) before the GPU memory is freed
+  device_.clear();
+}
+
+Result<float*> ObjectRows::Buffer(size_t bytes, bool device) {
+  if (!device) {
+    ASSIGN_OR_RETURN(std::unique_ptr<client::Buffer> buffer, store_->Allocate(bytes));
+    buffers_.push_back(std::move(buffer));
+    return reinterpret_cast<float*>(buffers_.back()->data());
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<vector::DeviceVectors> memory, vector::AllocateDeviceVectors(bytes));
+  ASSIGN_OR_RETURN(std::unique_ptr<client::Buffer> registered,
+                   store_->client().RegisterDevice(memory->data(), bytes));
+  device_.push_back(std::move(memory));
+  buffers_.push_back(std::move(registered));
+  return device_.back()->data();
+}
+
+Status ObjectRows::Read(size_t first, size_t count, float* dst) {
+  const uint64_t length = uint64_t{count} * dim_ * sizeof(float);
+  ASSIGN_OR_RETURN(client::TransferResult r,
+                   store_->client().Get(store_->bucket(), key_, reinterpret_cast<char*>(dst), length,
+                                        uint64_t{first} * dim_ * sizeof(float), length));
+  if (r.bytes != length) return Status::IOError("short read of " + key_);
+  if (r.transport != client::Transport::kDirect) transport_ = r.transport;
+  return Status::Ok();
+}
+
 Status ObjectStore::PutBuffer(const std::string& key, const client::Buffer& buffer, size_t size,
                               client::Transport* transport) {
   ASSIGN_OR_RETURN(client::TransferResult r, client_->ParallelPut(bucket_, key, buffer.data(), size));

@@ -10,6 +10,7 @@
 
 #include "client/client.h"
 #include "common/common.h"
+#include "vector/vector.h"
 
 namespace skyway::vectordb {
 
@@ -50,6 +51,28 @@ class ObjectStore {
   ObjectStore() = default;
   std::unique_ptr<client::Client> client_;
   std::string bucket_;
+};
+
+// A segment's vectors object read a block of rows at a time (a streamed index build): ranged
+// GETs through the direct path into registered host memory, or into GPU memory registered with
+// the server (no host copy on this side).
+class ObjectRows final : public vector::RowSource {
+ public:
+  ObjectRows(ObjectStore* store, std::string key, size_t dim)
+      : store_(store), key_(std::move(key)), dim_(dim) {}
+  ~ObjectRows() override;
+  Result<float*> Buffer(size_t bytes, bool device) override;
+  Status Read(size_t first, size_t count, float* dst) override;
+  // kDirect when every read went through the direct path.
+  client::Transport transport() const { return transport_; }
+
+ private:
+  ObjectStore* store_;
+  std::string key_;
+  size_t dim_;
+  client::Transport transport_ = client::Transport::kDirect;
+  std::vector<std::unique_ptr<vector::DeviceVectors>> device_;
+  std::vector<std::unique_ptr<client::Buffer>> buffers_;  // host buffers, device registrations
 };
 
 }  // namespace skyway::vectordb

@@ -9,6 +9,7 @@ Service::Impl::Impl(Options options) : options_(std::move(options)) {
   tuning_.segment_bytes = options_.segment_bytes;
   tuning_.compact_ratio = options_.compact_ratio;
   tuning_.build_threads = options_.build_threads;
+  tuning_.build_memory = options_.build_memory;
   worker_ = std::thread([this] { WorkerLoop(); });
 }
 

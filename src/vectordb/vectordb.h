@@ -21,6 +21,9 @@ struct Options {
   size_t segment_bytes = 512 << 20;  // ... or when its vectors reach this many bytes
   double compact_ratio = 0.5;        // rewrite a sealed segment once this share is deleted
   int build_threads = 0;             // index build threads (0: all cores)
+  // Working memory a GPU_CAGRA build may hold at once (0: the GPU's free memory, or no limit on
+  // the CPU); a segment that needs more is built from the store in streamed blocks.
+  uint64_t build_memory = 0;
   size_t max_body = 64 << 20;        // larger requests are refused, as Milvus does
 };
 

@@ -190,6 +190,28 @@ TEST(GpuTest, StreamedBuildOnTheDevice) {
   EXPECT_GE(test_data::Recall(*got, ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, 10, nullptr)), 0.9);
 }
 
+// BuildIndex of host rows that do not fit what is left of the device takes the streamed path
+// by itself: the same graph quality.
+TEST(GpuTest, BuildIndexStreamsWhenTheDeviceIsFull) {
+  REQUIRE_GPU();
+  constexpr size_t n = 60000, dim = 64, nq = 200;
+  auto v = RandomVectors(n, dim, 23);
+  // Leave ~160 MiB: less than the in-memory build's GEMM tile (256 MiB) plus its lists.
+  const uint64_t free_now = gpu::FreeBytes();
+  ASSERT_GT(free_now, uint64_t{1} << 30);
+  auto hog = AllocateDeviceVectors(free_now - (160 << 20));
+  ASSERT_TRUE(hog.ok()) << hog.status().ToString();
+  IndexSpec spec{"GPU_CAGRA", Metric::kL2, {{"intermediate_graph_degree", "32"}, {"graph_degree", "16"}}};
+  EXPECT_EQ(gpu::KnnGraph(Metric::kL2, v.data(), n, dim, 32).status().code(), Code::kResourceExhausted);
+  auto index = BuildIndex(spec, v.data(), n, dim);
+  hog = Status::Internal("freed");
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  auto q = RandomVectors(nq, dim, 24);
+  auto got = (*index)->Search(q.data(), nq, 10, {{"itopk_size", "128"}}, nullptr);
+  ASSERT_TRUE(got.ok());
+  EXPECT_GE(test_data::Recall(*got, ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, 10, nullptr)), 0.9);
+}
+
 TEST(GpuTest, WithoutADeviceCallsAreRefused) {
   if (gpu::Available()) GTEST_SKIP() << "a device is present";
   float v[4] = {1, 2, 3, 4};

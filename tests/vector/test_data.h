@@ -32,40 +32,20 @@ inline double Recall(const std::vector<std::vector<Hit>>& got,
   return total ? static_cast<double>(found) / total : 1.0;
 }
 
-// A RowSource over an array in host memory (for BuildIndexStreamed), with device buffers when
-// the build asks (filled with DeviceVectors::Write). Counts what was asked of it, and can be
-// told to fail its nth read.
-class ArraySource final : public RowSource {
+// ArrayRows that counts what was asked of it, and can be told to fail its nth read.
+class ArraySource final : public ArrayRows {
  public:
-  ArraySource(const float* rows, size_t n, size_t dim) : rows_(rows), n_(n), dim_(dim) {}
+  ArraySource(const float* rows, size_t n, size_t dim) : ArrayRows(rows, n, dim) {}
   Result<float*> Buffer(size_t bytes, bool device) override {
     buffer_bytes += bytes;
-    if (device) {
-      ASSIGN_OR_RETURN(auto d, AllocateDeviceVectors(bytes));
-      device_.push_back(std::move(d));
-      return device_.back()->data();
-    }
-    host_.emplace_back(bytes / sizeof(float));
-    return host_.back().data();
+    return ArrayRows::Buffer(bytes, device);
   }
   Status Read(size_t first, size_t count, float* dst) override {
     if (++reads == fail_read) return Status::IOError("read " + std::to_string(reads) + " failed");
-    if (first + count > n_) return Status::Internal("read past the rows");
     rows_read += count;
-    const size_t bytes = count * dim_ * sizeof(float);
-    for (const auto& d : device_) {
-      if (d->data() == dst) return d->Write(0, rows_ + first * dim_, bytes);
-    }
-    std::memcpy(dst, rows_ + first * dim_, bytes);
-    return Status::Ok();
+    return ArrayRows::Read(first, count, dst);
   }
   size_t reads = 0, rows_read = 0, buffer_bytes = 0, fail_read = 0;
-
- private:
-  const float* rows_;
-  size_t n_, dim_;
-  std::vector<std::vector<float>> host_;
-  std::vector<std::unique_ptr<DeviceVectors>> device_;
 };
 
 }  // namespace skyway::vector::test_data

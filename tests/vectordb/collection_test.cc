@@ -314,6 +314,53 @@ TEST_F(CollectionTest, SearchAfterDeleteSealAndIndexThenReopen) {
   EXPECT_EQ(c->index()->spec.type, "FLAT");
 }
 
+// A GPU_CAGRA build whose segment needs more than build_memory: the rows come from the store in
+// ranged GETs a block at a time (on the CPU here, into device memory on a GPU node), and the graph
+// serves exact neighbours once loaded. A limit too small for any block fails the build clearly.
+TEST_F(CollectionTest, GpuCagraBuildStreamsTheSegmentFromTheStore) {
+  tuning_.segment_rows = 2000;
+  tuning_.build_memory = 200 << 10;  // blocks of a few hundred rows at degree 16
+  auto c = Create();
+  ASSERT_NE(c, nullptr);
+  Insert(*c, Rows(0, 2000));  // sealed at 2000 rows
+  Insert(*c, Rows(2000, 2500));
+  ASSERT_TRUE(c->Flush().ok());
+  c = Reopen(c);  // not loaded: the sealed segments' vectors are only in the store
+  ASSERT_NE(c, nullptr);
+  IndexInfo info;
+  info.name = "v_idx";
+  info.field = "v";
+  info.spec = {"GPU_CAGRA", vector::Metric::kL2,
+               {{"intermediate_graph_degree", "16"}, {"graph_degree", "8"}}};
+  ASSERT_TRUE(c->CreateIndex(info).ok());
+  worker_->Drain();
+  size_t total, indexed, pending;
+  std::string fail;
+  c->IndexProgress(&total, &indexed, &pending, &fail);
+  EXPECT_EQ(fail, "");
+  EXPECT_EQ(total, 2500u);
+  EXPECT_EQ(pending, 0u);
+  EXPECT_EQ(IndexObjects(*c), 2u);
+  ASSERT_TRUE(c->Load().ok());
+  worker_->Drain();
+  ASSERT_EQ(c->load_state(), LoadState::kLoaded);
+  EXPECT_EQ(Nearest(*c, 1000, 5), (std::vector<int64_t>{1000, 1001, 999, 1002, 998}));
+  EXPECT_EQ(Nearest(*c, 2300, 3), (std::vector<int64_t>{2300, 2301, 2299}));
+
+  tuning_.build_memory = 16 << 10;  // not even two blocks of 256 rows
+  auto d = Create();
+  ASSERT_NE(d, nullptr);
+  Insert(*d, Rows(0, 2000));
+  ASSERT_TRUE(d->Flush().ok());
+  d = Reopen(d);
+  ASSERT_NE(d, nullptr);
+  ASSERT_TRUE(d->CreateIndex(info).ok());
+  worker_->Drain();
+  d->IndexProgress(&total, &indexed, &pending, &fail);
+  EXPECT_EQ(indexed, 0u);
+  EXPECT_NE(fail.find("of working memory (blocks of 256 rows); the limit is 16.4 KB"), std::string::npos) << fail;
+}
+
 TEST_F(CollectionTest, CompactionRewritesASegmentPastTheRatio) {
   tuning_.compact_ratio = 0.5;
   auto c = Create();

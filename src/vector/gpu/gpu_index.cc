@@ -175,7 +175,16 @@ Result<std::unique_ptr<Index>> BuildCagraIndex(const IndexSpec& spec, const floa
     const bool device = gpu::Available();
     std::vector<uint32_t> knn;
     if (device) {
-      ASSIGN_OR_RETURN(knn, gpu::KnnGraph(spec.metric, vectors, n, dim, d.intermediate));
+      auto on_device = gpu::KnnGraph(spec.metric, vectors, n, dim, d.intermediate);
+      if (on_device.status().code() == Code::kResourceExhausted && !gpu::IsDevicePointer(vectors)) {
+        // More than the device holds at once: the same graph, the rows streamed through device
+        // buffers a block at a time.
+        LogInfo("GPU_CAGRA: " + on_device.status().message() + "; building in streamed blocks");
+        ArrayRows rows(vectors, n, dim);
+        StreamStats stats;
+        on_device = StreamedKnnGraph(spec.metric, n, dim, d.intermediate, rows, {0, true}, &stats);
+      }
+      ASSIGN_OR_RETURN(knn, std::move(on_device));
     } else {
       knn = cagra::ExactKnnGraph(spec.metric, vectors, n, dim, d.intermediate);
     }

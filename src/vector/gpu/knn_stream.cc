@@ -8,6 +8,7 @@
 #include "vector/gpu/knn_stream.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "vector/gpu/device.h"
@@ -76,15 +77,46 @@ uint64_t WorkBytes(size_t b, size_t n, size_t dim, size_t k, bool device) {
 
 }  // namespace
 
+}  // namespace skyway::vector::internal
+
+namespace skyway::vector {
+
+ArrayRows::ArrayRows(const float* rows, size_t n, size_t dim) : rows_(rows), n_(n), dim_(dim) {}
+ArrayRows::~ArrayRows() = default;
+
+Result<float*> ArrayRows::Buffer(size_t bytes, bool device) {
+  if (device) {
+    ASSIGN_OR_RETURN(std::unique_ptr<DeviceVectors> d, AllocateDeviceVectors(bytes));
+    device_.push_back(std::move(d));
+    return device_.back()->data();
+  }
+  host_.emplace_back(bytes / sizeof(float));
+  return host_.back().data();
+}
+
+Status ArrayRows::Read(size_t first, size_t count, float* dst) {
+  if (first > n_ || count > n_ - first) return Status::Internal("ArrayRows: a read past the rows");
+  const size_t bytes = count * dim_ * sizeof(float);
+  for (const auto& d : device_) {
+    if (d->data() == dst) return d->Write(0, rows_ + first * dim_, bytes);
+  }
+  std::memcpy(dst, rows_ + first * dim_, bytes);
+  return Status::Ok();
+}
+
+}  // namespace skyway::vector
+
+namespace skyway::vector::internal {
+
 Result<size_t> PlanBlockRows(size_t n, size_t dim, size_t k, uint64_t limit, bool device) {
   if (limit == 0 || WorkBytes(n, n, dim, k, device) <= limit) return n;
   size_t lo = std::min(kMinBlockRows, n), hi = n;  // the answer lies in [lo, hi)
   if (WorkBytes(lo, n, dim, k, device) > limit) {
     return Status(Code::kResourceExhausted, "",
                   "a streamed build of " + std::to_string(n) + " x " + std::to_string(dim) +
-                      " needs at least " + std::to_string(WorkBytes(lo, n, dim, k, device) >> 20) +
-                      " MiB of working memory (blocks of " + std::to_string(lo) + " rows); the limit is " +
-                      std::to_string(limit >> 20) + " MiB");
+                      " needs at least " + FormatBytes(WorkBytes(lo, n, dim, k, device)) +
+                      " of working memory (blocks of " + std::to_string(lo) +
+                      " rows); the limit is " + FormatBytes(limit));
   }
   while (hi - lo > 1) {
     const size_t mid = lo + (hi - lo) / 2;
