@@ -25,11 +25,14 @@ target_link_libraries(cagra_test PRIVATE skyway_vector)
 add_executable(gpu_test ${CMAKE_CURRENT_SOURCE_DIR}/vector/gpu_test.cc)
 target_link_libraries(gpu_test PRIVATE skyway_vector GTest::gtest GTest::gtest_main)
 gtest_discover_tests(gpu_test PROPERTIES LABELS gpu DISCOVERY_TIMEOUT 60)
-# The direct path into GPU memory (label gpu; skips without a device): only with CUDA.
+# The direct path into GPU memory, and a segment build fed through it (label gpu; skips without
+# a device): only with CUDA.
 if(SKYWAY_CUDA)
-  add_executable(gpu_direct_test ${CMAKE_CURRENT_SOURCE_DIR}/client/gpu_direct_test.cc)
-  target_link_libraries(gpu_direct_test PRIVATE skyway_s3 skyway_client CUDA::cudart_static
-                        GTest::gtest GTest::gtest_main)
-  target_include_directories(gpu_direct_test PRIVATE ${ROCKSDB_INCLUDE_DIR} ${CUDAToolkit_INCLUDE_DIRS})
+  add_executable(gpu_direct_test ${CMAKE_CURRENT_SOURCE_DIR}/client/gpu_direct_test.cc
+    ${CMAKE_CURRENT_SOURCE_DIR}/vectordb/gpu_build_test.cc)
+  target_link_libraries(gpu_direct_test PRIVATE skyway_s3 skyway_client skyway_vectordb
+                        CUDA::cudart_static GTest::gtest GTest::gtest_main)
+  target_include_directories(gpu_direct_test PRIVATE ${ROCKSDB_INCLUDE_DIR} ${CUDAToolkit_INCLUDE_DIRS}
+                             ${CMAKE_CURRENT_SOURCE_DIR}/client)
   gtest_discover_tests(gpu_direct_test PROPERTIES LABELS gpu DISCOVERY_TIMEOUT 60)
 endif()
