@@ -93,29 +93,6 @@ class InterruptGuard {
   InterruptGuard& operator=(const InterruptGuard&) = delete;
 };
 
-// Every bench command's start: --help prints usage and gives 0; options that do not parse print
-// "skyway <name>: <error>" and usage and give 2; otherwise nullopt, with *out set.
-template <typename Options>
-std::optional<int> ParseOrExit(const char* name, const std::vector<std::string>& args,
-                               void (*usage)(),
-                               Result<Options> (*parse)(const std::vector<std::string>&),
-                               Options* out) {
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      usage();
-      return 0;
-    }
-  }
-  auto parsed = parse(args);
-  if (!parsed.ok()) {
-    fprintf(stderr, "skyway %s: %s\n", name, parsed.status().message().c_str());
-    usage();
-    return 2;
-  }
-  *out = std::move(parsed).value();
-  return std::nullopt;
-}
-
 // ---- the server under test (bench_server.cc) -------------------------------------------------
 
 // A `skyway server` (or `skyway vectordb`) child process on 127.0.0.1 with a port the kernel

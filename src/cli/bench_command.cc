@@ -325,7 +325,7 @@ int BenchCommand(const std::vector<std::string>& args) {
     return BenchVectordbCommand(std::vector<std::string>(args.begin() + 1, args.end()));
   }
   BenchOptions o;
-  if (auto rc = bench::ParseOrExit("bench", args, BenchUsage, ParseOptions, &o)) return *rc;
+  if (auto rc = ParseOrExit("bench", args, BenchUsage, ParseOptions, &o)) return *rc;
   bench::Report report;
   report.op = o.op;
   report.machine = bench::DescribeMachine(true);

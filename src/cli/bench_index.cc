@@ -543,7 +543,7 @@ int RunBench(const Options& o, bench::Target& target, bench::IndexReport& report
 
 int BenchIndexCommand(const std::vector<std::string>& args) {
   Options o;
-  if (auto rc = bench::ParseOrExit("bench index", args, Usage, ParseOptions, &o)) return *rc;
+  if (auto rc = ParseOrExit("bench index", args, Usage, ParseOptions, &o)) return *rc;
   bench::IndexReport report;
   report.machine = bench::DescribeMachine(false);
   report.threads = o.threads, report.k = kK, report.load_repeat = o.load_repeat;

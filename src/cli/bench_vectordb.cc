@@ -233,7 +233,7 @@ int RunBench(const Options& o, const Target& t, vdbbench::Report& report) {
 
 int BenchVectordbCommand(const std::vector<std::string>& args) {
   Options o;
-  if (auto rc = bench::ParseOrExit("bench vectordb", args, Usage, ParseOptions, &o)) return *rc;
+  if (auto rc = ParseOrExit("bench vectordb", args, Usage, ParseOptions, &o)) return *rc;
   bench::InterruptGuard interrupts(OnInterrupt);  // a second Ctrl-C ends the bench at once
   vdbbench::Report report;
   bench::Machine machine = bench::DescribeMachine(false);

@@ -2,10 +2,38 @@
 // status.
 #pragma once
 
+#include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/common.h"
+
 namespace skyway::cli {
+
+// Every command's start: --help prints usage and gives 0; options that do not parse print
+// "skyway <name>: <error>" and usage and give 2; otherwise nullopt, with *out set.
+template <typename Options>
+std::optional<int> ParseOrExit(const char* name, const std::vector<std::string>& args,
+                               void (*usage)(),
+                               Result<Options> (*parse)(const std::vector<std::string>&),
+                               Options* out) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      usage();
+      return 0;
+    }
+  }
+  auto parsed = parse(args);
+  if (!parsed.ok()) {
+    fprintf(stderr, "skyway %s: %s\n", name, parsed.status().message().c_str());
+    usage();
+    return 2;
+  }
+  *out = std::move(parsed).value();
+  return std::nullopt;
+}
+
 
 int ServerCommand(const std::vector<std::string>& args);
 // `skyway vectordb` (vectordb_command.cc): the Milvus REST v2 vector database.

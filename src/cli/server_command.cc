@@ -76,19 +76,8 @@ Result<ServerOptions> ParseOptions(const std::vector<std::string>& args) {
 }  // namespace
 
 int ServerCommand(const std::vector<std::string>& args) {
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      ServerUsage();
-      return 0;
-    }
-  }
-  auto options = ParseOptions(args);
-  if (!options.ok()) {
-    fprintf(stderr, "skyway server: %s\n", options.status().message().c_str());
-    ServerUsage();
-    return 2;
-  }
-  ServerOptions& o = *options;
+  ServerOptions o;
+  if (auto rc = ParseOrExit("server", args, ServerUsage, ParseOptions, &o)) return *rc;
   StopSignal stop;  // SIGINT / SIGTERM wake the watcher thread, which stops the server
   auto runner = StoreRunner::Start(o);
   if (!runner.ok()) {

@@ -95,24 +95,13 @@ Result<VectordbOptions> ParseOptions(const std::vector<std::string>& args) {
 }  // namespace
 
 int VectordbCommand(const std::vector<std::string>& args) {
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      VectordbUsage();
-      return 0;
-    }
-  }
-  auto parsed = ParseOptions(args);
-  if (!parsed.ok()) {
-    fprintf(stderr, "skyway vectordb: %s\n", parsed.status().message().c_str());
-    VectordbUsage();
-    return 2;
-  }
+  VectordbOptions o;
+  if (auto rc = ParseOrExit("vectordb", args, VectordbUsage, ParseOptions, &o)) return *rc;
   // Insert bodies and their parsed forms are tens of MB. glibc would hand such blocks back to
   // the kernel on free and fault them in again on the next request (a quarter of the insert
   // CPU): keep up to 512 MiB of freed memory in the process instead.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
-  VectordbOptions& o = *parsed;
   StopSignal stop;  // SIGINT / SIGTERM wake the watcher thread, which stops the server
   auto fail = [](const std::string& msg) {
     fprintf(stderr, "skyway vectordb: %s\n", msg.c_str());
