@@ -212,6 +212,35 @@ TEST(GpuTest, BuildIndexStreamsWhenTheDeviceIsFull) {
   EXPECT_GE(test_data::Recall(*got, ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, 10, nullptr)), 0.9);
 }
 
+// Large unfiltered batches go to the device through the Index; the index keeps device copies
+// of its arrays after the first, and the second batch gives the same answers.
+TEST(GpuTest, IndexSearchesLargeBatchesOnTheDevice) {
+  REQUIRE_GPU();
+  constexpr size_t n = 20000, dim = 32, nq = 1000, k = 10;
+  auto v = RandomVectors(n, dim, 25);
+  auto q = RandomVectors(nq, dim, 26);
+  auto exact = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
+  for (const char* type : {"GPU_CAGRA", "GPU_BRUTE_FORCE"}) {
+    SCOPED_TRACE(type);
+    IndexSpec spec{type, Metric::kL2, {{"intermediate_graph_degree", "64"}, {"graph_degree", "32"}}};
+    auto index = BuildIndex(spec, v.data(), n, dim);
+    ASSERT_TRUE(index.ok()) << index.status().ToString();
+    const uint64_t free_before = gpu::FreeBytes();
+    auto first = (*index)->Search(q.data(), nq, k, {{"itopk_size", "128"}}, nullptr);
+    ASSERT_TRUE(first.ok());
+    EXPECT_LT(gpu::FreeBytes(), free_before) << "no device copy was kept";
+    auto second = (*index)->Search(q.data(), nq, k, {{"itopk_size", "128"}}, nullptr);
+    ASSERT_TRUE(second.ok());
+    for (size_t i = 0; i < nq; ++i) {
+      ASSERT_EQ((*first)[i].size(), k);
+      for (size_t e = 0; e < k; ++e) ASSERT_EQ((*first)[i][e].row, (*second)[i][e].row);
+    }
+    const double recall = test_data::Recall(*first, exact);
+    std::printf("%s through the Index, on the device: recall@10 %.4f\n", type, recall);
+    EXPECT_GE(recall, std::string(type) == "GPU_CAGRA" ? 0.9 : 0.99);
+  }
+}
+
 TEST(GpuTest, WithoutADeviceCallsAreRefused) {
   if (gpu::Available()) GTEST_SKIP() << "a device is present";
   float v[4] = {1, 2, 3, 4};

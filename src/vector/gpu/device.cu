@@ -763,8 +763,12 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
   RETURN_IF_ERROR(q_rows.From(queries, nq * dim));
   DeviceArray<uint32_t> dev_graph, visited, out_i;
   DeviceArray<float> inv_norms, out_d;
-  RETURN_IF_ERROR(dev_graph.Allocate(n * degree));
-  CUDA_OR_RETURN(cudaMemcpy(dev_graph.get(), graph, n * degree * sizeof(uint32_t), cudaMemcpyDefault));
+  const uint32_t* graph_on_device = graph;
+  if (!IsDevicePointer(graph)) {
+    RETURN_IF_ERROR(dev_graph.Allocate(n * degree));
+    CUDA_OR_RETURN(cudaMemcpy(dev_graph.get(), graph, n * degree * sizeof(uint32_t), cudaMemcpyHostToDevice));
+    graph_on_device = dev_graph.get();
+  }
   RETURN_IF_ERROR(inv_norms.Allocate(n));
   if (metric == Metric::kCosine) {
     const int grid = static_cast<int>(std::min<size_t>(65535, (n + kThreads - 1) / kThreads));
@@ -779,7 +783,7 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
     const size_t count = std::min(batch, nq - q0);
     CUDA_OR_RETURN(cudaMemset(visited.get(), 0, count * words * sizeof(uint32_t)));
     CagraSearchKernel<<<static_cast<unsigned>(count), kSearchThreads, shared>>>(
-        dev_graph.get(), static_cast<uint32_t>(n), static_cast<int>(degree), base.get(),
+        graph_on_device, static_cast<uint32_t>(n), static_cast<int>(degree), base.get(),
         inv_norms.get(), dim, metric_code, q_rows.get() + q0 * dim, static_cast<int>(list),
         static_cast<int>(width), static_cast<int>(iterations), static_cast<int>(seeds), seed, q0,
         static_cast<int>(m), visited.get(), words, static_cast<int>(k), out_i.get(), out_d.get());

@@ -3,6 +3,7 @@
 // ties), so an index built on a GPU node serves on CPU-only nodes.
 #include <cmath>
 #include <cstring>
+#include <mutex>
 
 #include "vector/gpu/cagra.h"
 #include "vector/gpu/device.h"
@@ -24,6 +25,35 @@ std::vector<float> InverseNorms(const float* vectors, size_t n, size_t dim) {
   for (size_t i = 0; i < n; ++i) out[i] = InverseNorm(vectors + i * dim, dim);
   return out;
 }
+
+// Device copies of an index's host arrays, made on its first device search and kept while it
+// lives, so that later batches copy only their queries. Empty when the device has no room
+// (then every batch copies, as before).
+class DeviceCopies {
+ public:
+  // The device copy of each (pointer, bytes) pair, in order; nulls when they do not fit.
+  std::vector<const void*> Get(std::initializer_list<std::pair<const void*, size_t>> arrays) const {
+    std::call_once(once_, [&] {
+      for (const auto& [host, bytes] : arrays) {
+        auto copy = gpu::AllocateVectors(bytes);
+        if (!copy.ok() || !(*copy)->Write(0, host, bytes).ok()) {
+          copies_.clear();
+          LogWarn("GPU index: no room to keep a device copy (" + FormatBytes(bytes) +
+                  "); each search batch copies its arrays");
+          return;
+        }
+        copies_.push_back(std::move(copy).value());
+      }
+    });
+    std::vector<const void*> out(arrays.size(), nullptr);
+    for (size_t i = 0; i < copies_.size(); ++i) out[i] = copies_[i]->data();
+    return out;
+  }
+
+ private:
+  mutable std::once_flag once_;
+  mutable std::vector<std::unique_ptr<DeviceVectors>> copies_;
+};
 
 class CagraIndex final : public OverCallerVectors {
  public:
@@ -60,9 +90,14 @@ class CagraIndex final : public OverCallerVectors {
     // A large unfiltered batch goes to the device when there is one (the CPU answers otherwise,
     // and when the device refuses: dims over 4096, itopk over 512).
     if (filter == nullptr && nq >= kDeviceMinBatch && gpu::Available()) {
-      auto hits = gpu::CagraSearch(spec_.metric, graph_.data(), n_, degree_, vectors_, dim_, queries,
-                                   nq, k, sp.itopk, sp.search_width, sp.max_iterations, kSearchSeed);
+      auto on_device = device_.Get({{vectors_, n_ * dim_ * sizeof(float)},
+                                    {graph_.data(), graph_.size() * sizeof(uint32_t)}});
+      const auto* vectors = on_device[0] ? static_cast<const float*>(on_device[0]) : vectors_;
+      const auto* graph = on_device[1] ? static_cast<const uint32_t*>(on_device[1]) : graph_.data();
+      auto hits = gpu::CagraSearch(spec_.metric, graph, n_, degree_, vectors, dim_, queries, nq, k,
+                                   sp.itopk, sp.search_width, sp.max_iterations, kSearchSeed);
       if (hits.ok()) return hits;
+      LogWarn("GPU_CAGRA: searching on the CPU: " + hits.status().ToString());
     }
     std::vector<float> normalized;
     if (spec_.metric == Metric::kCosine) {
@@ -92,6 +127,7 @@ class CagraIndex final : public OverCallerVectors {
   size_t degree_;
   std::vector<uint32_t> graph_;
   std::vector<float> inv_norms_;  // COSINE
+  DeviceCopies device_;           // vectors, graph
 };
 
 // Exact search, on the device when there is one (and no filter: the device path has none).
@@ -106,8 +142,11 @@ class GpuBruteForceIndex final : public OverCallerVectors {
                     "this GPU_BRUTE_FORCE index was built from GPU memory: load it over host vectors");
     }
     if (filter == nullptr && gpu::Available() && nq * n_ >= kDeviceMinWork) {
-      auto hits = gpu::BruteForce(spec_.metric, vectors_, n_, dim_, queries, nq, k);
+      auto on_device = device_.Get({{vectors_, n_ * dim_ * sizeof(float)}});
+      const auto* vectors = on_device[0] ? static_cast<const float*>(on_device[0]) : vectors_;
+      auto hits = gpu::BruteForce(spec_.metric, vectors, n_, dim_, queries, nq, k);
       if (hits.ok()) return hits;
+      LogWarn("GPU_BRUTE_FORCE: searching on the CPU: " + hits.status().ToString());
     }
     return ExactSearch(spec_.metric, vectors_, n_, dim_, queries, nq, k, filter);
   }
@@ -119,6 +158,7 @@ class GpuBruteForceIndex final : public OverCallerVectors {
 
  private:
   static constexpr size_t kDeviceMinWork = 1 << 24;  // below, the transfer costs more
+  DeviceCopies device_;                               // vectors
 };
 
 // The degrees a build of n rows uses: a small segment has fewer neighbours to offer than the
