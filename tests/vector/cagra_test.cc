@@ -9,6 +9,7 @@
 #include <set>
 
 #include "test_data.h"
+#include "vector/gpu/knn_clustered.h"
 
 namespace skyway::vector::cagra {
 namespace {
@@ -225,6 +226,82 @@ TEST(CagraTest, StreamedBuildErrors) {
     auto r = BuildIndexStreamed(spec, n, dim, source, {0, true});
     EXPECT_EQ(r.status().code(), Code::kFailedPrecondition);
   }
+}
+
+// Share of the exact kNN lists found.
+double KnnRecall(const std::vector<uint32_t>& got, const std::vector<uint32_t>& want, size_t k) {
+  size_t found = 0;
+  for (size_t x = 0; x < want.size() / k; ++x) {
+    std::set<uint32_t> truth(&want[x * k], &want[x * k] + k);
+    for (size_t e = 0; e < k; ++e) found += truth.count(got[x * k + e]);
+  }
+  return static_cast<double>(found) / want.size();
+}
+
+// The clustered kNN graph finds most of each row's exact neighbours at a fraction of the
+// distances, and every row gets k distinct neighbours other than itself.
+TEST(CagraTest, ClusteredKnnGraphIsCloseToExact) {
+  struct Case {
+    const char* name;
+    std::vector<float> v;
+    size_t n, dim;
+    double min_recall;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"clustered 10000x32", test_data::ClusteredVectors(10000, 32, 31), 10000, 32, 0.95});
+  auto fm = test_data::ReadFashionMnist("train-images-idx3-ubyte.gz", 6000);
+  if (!fm.empty()) cases.push_back({"Fashion-MNIST 6000", std::move(fm), 6000, 784, 0.95});
+  constexpr size_t k = 32;
+  for (const auto& c : cases) {
+    for (Metric m : {Metric::kL2, Metric::kCosine, Metric::kIP}) {
+      if (c.dim > 100 && m != Metric::kL2) continue;  // the exact reference is slow
+      SCOPED_TRACE(std::string(c.name) + " " + MetricName(m));
+      internal::ClusterStats stats;
+      auto got = internal::ClusteredKnnGraph(m, c.v.data(), c.n, c.dim, k, {}, false, &stats);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      auto want = ExactKnnGraph(m, c.v.data(), c.n, c.dim, k);
+      const double recall = KnnRecall(*got, want, k);
+      const double share = static_cast<double>(stats.pairs) / (static_cast<double>(c.n) * c.n);
+      std::printf("%s %s: %zu clusters, %zu probes, kNN recall %.4f, %.3f of the pairs\n", c.name,
+                  MetricName(m), stats.clusters, stats.probes, recall, share);
+      EXPECT_GE(recall, m == Metric::kIP ? c.min_recall - 0.1 : c.min_recall);
+      EXPECT_LT(share, 0.3);  // about probes / clusters: 1.6% at 1M rows
+      for (size_t x = 0; x < c.n; ++x) {
+        std::set<uint32_t> seen;
+        for (size_t e = 0; e < k; ++e) {
+          const uint32_t y = (*got)[x * k + e];
+          ASSERT_LT(y, c.n);
+          ASSERT_NE(y, x);
+          seen.insert(y);
+        }
+        ASSERT_EQ(seen.size(), k) << "row " << x;
+      }
+    }
+  }
+}
+
+// build_algo picks the kNN graph's construction: IVF (clusters; the default from 50,000 rows) or
+// BRUTE_FORCE (exact); both graphs search well, anything else is refused before any work.
+TEST(CagraTest, BuildAlgoParameter) {
+  constexpr size_t n = 8000, dim = 32, nq = 100, k = 10;
+  auto v = test_data::ClusteredVectors(n, dim, 33);
+  auto q = test_data::ClusteredVectors(nq, dim, 34);
+  auto exact = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
+  for (const char* algo : {"IVF", "BRUTE_FORCE", "IVF_PQ"}) {
+    SCOPED_TRACE(algo);
+    IndexSpec spec{"GPU_CAGRA", Metric::kL2,
+                   {{"intermediate_graph_degree", "32"}, {"graph_degree", "16"}, {"build_algo", algo}}};
+    ASSERT_TRUE(ValidateSpec(spec, dim).ok());
+    auto index = BuildIndex(spec, v.data(), n, dim);
+    ASSERT_TRUE(index.ok()) << index.status().ToString();
+    auto got = (*index)->Search(q.data(), nq, k, {{"itopk_size", "64"}}, nullptr);
+    ASSERT_TRUE(got.ok());
+    EXPECT_GE(Recall(*got, exact), 0.95);
+  }
+  IndexSpec bad{"GPU_CAGRA", Metric::kL2, {{"build_algo", "HNSW"}}};
+  EXPECT_EQ(ValidateSpec(bad, dim).code(), Code::kInvalidArgument);
+  EXPECT_NE(ValidateSpec(bad, dim).message().find("build_algo"), std::string::npos);
+  EXPECT_EQ(BuildIndex(bad, v.data(), n, dim).status().code(), Code::kInvalidArgument);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "vector/gpu/cagra.h"
 #include "vector/gpu/device.h"
+#include "vector/gpu/knn_clustered.h"
 #include "vector/gpu/knn_stream.h"
 #include "test_data.h"
 
@@ -238,6 +239,28 @@ TEST(GpuTest, IndexSearchesLargeBatchesOnTheDevice) {
     const double recall = test_data::Recall(*first, exact);
     std::printf("%s through the Index, on the device: recall@10 %.4f\n", type, recall);
     EXPECT_GE(recall, std::string(type) == "GPU_CAGRA" ? 0.9 : 0.99);
+  }
+}
+
+// The clustered kNN graph on the device (k-means assignment, row gather and per-cluster merges
+// there) finds what the CPU's finds.
+TEST(GpuTest, ClusteredKnnGraphOnTheDevice) {
+  REQUIRE_GPU();
+  constexpr size_t n = 30000, dim = 32, k = 32;
+  auto v = test_data::ClusteredVectors(n, dim, 27);
+  for (Metric m : {Metric::kL2, Metric::kIP, Metric::kCosine}) {
+    SCOPED_TRACE(MetricName(m));
+    internal::ClusterStats stats;
+    auto got = internal::ClusteredKnnGraph(m, v.data(), n, dim, k, {}, true, &stats);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    auto want = cagra::ExactKnnGraph(m, v.data(), n, dim, k);
+    const double recall = Overlap(*got, want, k);
+    std::printf("clustered kNN on the device, %s: %zu clusters, recall %.4f\n", MetricName(m),
+                stats.clusters, recall);
+    EXPECT_GE(recall, 0.95);
+    for (size_t x = 0; x < n; ++x) {
+      for (size_t e = 0; e < k; ++e) ASSERT_NE((*got)[x * k + e], x) << "self edge";
+    }
   }
 }
 

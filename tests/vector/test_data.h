@@ -1,7 +1,10 @@
 // Helpers shared by the vector tests: random vectors and recall against an exact answer.
 #pragma once
 
+#include <zlib.h>
+
 #include <cstring>
+#include <string>
 #include <memory>
 #include <random>
 #include <set>
@@ -10,6 +13,39 @@
 #include "vector/vector.h"
 
 namespace skyway::vector::test_data {
+
+// Gaussian clusters: the shape of real embeddings, where IVF's lists mean something.
+inline std::vector<float> ClusteredVectors(size_t n, size_t dim, uint32_t seed) {
+  std::mt19937 rng(42);  // the same centers for base and queries
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<float> centers(64 * dim);
+  for (float& c : centers) c = normal(rng);
+  rng.seed(seed);
+  std::uniform_int_distribution<size_t> pick(0, 63);
+  std::vector<float> out(n * dim);
+  for (size_t i = 0; i < n; ++i) {
+    const float* c = &centers[pick(rng) * dim];
+    for (size_t j = 0; j < dim; ++j) out[i * dim + j] = c[j] + 0.6F * normal(rng);
+  }
+  return out;
+}
+
+// The first n images of a Fashion-MNIST IDX file as floats in [0, 1]; empty when absent.
+inline std::vector<float> ReadFashionMnist(const char* name, size_t n) {
+  std::string path = std::string("/usr/share/datasets/fashion-mnist/") + name;
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) return {};
+  unsigned char header[16];
+  std::vector<unsigned char> pixels(n * 784);
+  bool ok = gzread(f, header, 16) == 16 &&
+            gzread(f, pixels.data(), static_cast<unsigned>(pixels.size())) ==
+                static_cast<int>(pixels.size());
+  gzclose(f);
+  if (!ok) return {};
+  std::vector<float> out(pixels.size());
+  for (size_t i = 0; i < pixels.size(); ++i) out[i] = pixels[i] / 255.0F;
+  return out;
+}
 
 inline std::vector<float> RandomVectors(size_t n, size_t dim, uint32_t seed) {
   std::mt19937 rng(seed);

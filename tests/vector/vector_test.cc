@@ -20,6 +20,8 @@ namespace skyway::vector {
 namespace {
 
 using test_data::Recall;
+using test_data::ClusteredVectors;
+using test_data::ReadFashionMnist;
 
 constexpr size_t kN = 5000;
 constexpr size_t kDim = 32;
@@ -37,40 +39,6 @@ void UseSmallFaissBlocksUnderAsan() {
   faiss::distance_compute_blas_database_bs = 128;
 #endif
 }
-
-// Gaussian clusters: the shape of real embeddings, where IVF's lists mean something.
-std::vector<float> ClusteredVectors(size_t n, size_t dim, uint32_t seed) {
-  std::mt19937 rng(42);  // the same centers for base and queries
-  std::normal_distribution<float> normal(0, 1);
-  std::vector<float> centers(64 * dim);
-  for (float& c : centers) c = normal(rng);
-  rng.seed(seed);
-  std::uniform_int_distribution<size_t> pick(0, 63);
-  std::vector<float> out(n * dim);
-  for (size_t i = 0; i < n; ++i) {
-    const float* c = &centers[pick(rng) * dim];
-    for (size_t j = 0; j < dim; ++j) out[i * dim + j] = c[j] + 0.6F * normal(rng);
-  }
-  return out;
-}
-
-// The first n images of a Fashion-MNIST IDX file as floats in [0, 1]; empty when absent.
-std::vector<float> ReadFashionMnist(const char* name, size_t n) {
-  std::string path = std::string("/usr/share/datasets/fashion-mnist/") + name;
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) return {};
-  unsigned char header[16];
-  std::vector<unsigned char> pixels(n * 784);
-  bool ok = gzread(f, header, 16) == 16 &&
-            gzread(f, pixels.data(), static_cast<unsigned>(pixels.size())) ==
-                static_cast<int>(pixels.size());
-  gzclose(f);
-  if (!ok) return {};
-  std::vector<float> out(pixels.size());
-  for (size_t i = 0; i < pixels.size(); ++i) out[i] = pixels[i] / 255.0F;
-  return out;
-}
-
 
 IndexSpec Spec(const std::string& type, Metric metric, Params params) {
   return IndexSpec{type, metric, std::move(params)};

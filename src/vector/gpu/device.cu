@@ -240,6 +240,13 @@ __global__ void SelectTopK(const float* dots, int tq, int tc, const float* base_
   }
 }
 
+__global__ void Gather(const float* src, const uint32_t* rows, size_t count, size_t dim, float* dst) {
+  const size_t total = count * dim;
+  for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    dst[i] = src[static_cast<size_t>(rows[i / dim]) * dim + i % dim];
+  }
+}
+
 __global__ void FillTop(float* d, uint32_t* id, size_t count) {
   for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < count; i += gridDim.x * blockDim.x) {
     d[i] = kInf;
@@ -593,6 +600,24 @@ class CudaVectors final : public DeviceVectors {
   size_t bytes_;
 };
 }  // namespace
+
+Status Copy(void* dst, const void* src, size_t bytes) {
+  if (!Available()) return NoDevice();
+  if (bytes > 0) CUDA_OR_RETURN(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault));
+  return Status::Ok();
+}
+
+Status GatherRows(const float* src, const uint32_t* rows, size_t count, size_t dim, float* dst) {
+  if (!Available()) return NoDevice();
+  if (count == 0) return Status::Ok();
+  DeviceArray<uint32_t> dev_rows;
+  RETURN_IF_ERROR(dev_rows.Allocate(count));
+  CUDA_OR_RETURN(cudaMemcpy(dev_rows.get(), rows, count * sizeof(uint32_t), cudaMemcpyHostToDevice));
+  Gather<<<GridFor(count * dim), kThreads>>>(src, dev_rows.get(), count, dim, dst);
+  CUDA_OR_RETURN(cudaGetLastError());
+  CUDA_OR_RETURN(cudaDeviceSynchronize());
+  return Status::Ok();
+}
 
 Result<std::unique_ptr<DeviceVectors>> AllocateVectors(size_t bytes) {
   if (!Available()) return NoDevice();

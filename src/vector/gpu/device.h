@@ -24,6 +24,11 @@ Result<std::unique_ptr<DeviceVectors>> AllocateVectors(size_t bytes);
 // Whether p is device memory (cudaMalloc'ed, or an IPC mapping).
 bool IsDevicePointer(const void* p);
 
+// Copies between host and device memory (either direction, by address).
+Status Copy(void* dst, const void* src, size_t bytes);
+// dst row i = src row rows[i] (rows: host memory, count entries; src and dst device memory).
+Status GatherRows(const float* src, const uint32_t* rows, size_t count, size_t dim, float* dst);
+
 // Device memory free now, in bytes (0 without a device).
 uint64_t FreeBytes();
 

@@ -13,6 +13,8 @@ Result<std::unique_ptr<DeviceVectors>> AllocateVectors(size_t) { return NoCuda()
 bool IsDevicePointer(const void*) { return false; }
 std::string Describe() { return "no CUDA support in this build"; }
 uint64_t FreeBytes() { return 0; }
+Status Copy(void*, const void*, size_t) { return NoCuda(); }
+Status GatherRows(const float*, const uint32_t*, size_t, size_t, float*) { return NoCuda(); }
 uint64_t KnnGraphBytes(size_t, size_t, size_t) { return 0; }
 uint64_t BlockTopKBytes(size_t, size_t, size_t, size_t) { return 0; }
 Result<std::unique_ptr<BlockTopK>> NewBlockTopK(Metric, size_t, size_t, size_t, size_t, bool) {

@@ -7,6 +7,7 @@
 
 #include "vector/gpu/cagra.h"
 #include "vector/gpu/device.h"
+#include "vector/gpu/knn_clustered.h"
 #include "vector/gpu/knn_stream.h"
 #include "vector/internal.h"
 
@@ -180,6 +181,25 @@ Result<Degrees> DegreesOf(const Params& params) {
   return Degrees{static_cast<size_t>(intermediate), static_cast<size_t>(graph)};
 }
 
+// How the kNN graph is found: exactly (every pair), or by clusters (knn_clustered.h; Milvus's
+// IVF_PQ and NN_DESCENT names mean this here). Default: by clusters from this many rows on.
+constexpr size_t kClusteredMinRows = 50000;
+enum class KnnAlgo { kExact, kClustered };
+
+Result<KnnAlgo> KnnAlgoOf(const Params& params, size_t n) {
+  auto it = params.find("build_algo");
+  if (it == params.end() || it->second.empty()) {
+    return n >= kClusteredMinRows ? KnnAlgo::kClustered : KnnAlgo::kExact;
+  }
+  if (EqualsIgnoreCase(it->second, "BRUTE_FORCE")) return KnnAlgo::kExact;
+  if (EqualsIgnoreCase(it->second, "IVF") || EqualsIgnoreCase(it->second, "IVF_PQ") ||
+      EqualsIgnoreCase(it->second, "NN_DESCENT")) {
+    return KnnAlgo::kClustered;
+  }
+  return Status::Invalid("build_algo must be IVF (IVF_PQ, NN_DESCENT) or BRUTE_FORCE, not '" +
+                         it->second + "'");
+}
+
 Result<Degrees> BuildDegrees(const IndexSpec& spec, size_t n) {
   ASSIGN_OR_RETURN(Degrees d, DegreesOf(spec.params));
   if (n > UINT32_MAX) return Status::Invalid("GPU_CAGRA: too many rows");
@@ -205,13 +225,24 @@ std::vector<uint32_t> GraphFromKnn(const std::vector<uint32_t>& knn, size_t n, D
 
 }  // namespace
 
-Status ValidateCagraParams(const Params& params) { return DegreesOf(params).status(); }
+Status ValidateCagraParams(const Params& params) {
+  RETURN_IF_ERROR(KnnAlgoOf(params, 0).status());
+  return DegreesOf(params).status();
+}
 
 Result<std::unique_ptr<Index>> BuildCagraIndex(const IndexSpec& spec, const float* vectors,
                                                size_t n, size_t dim) {
   ASSIGN_OR_RETURN(Degrees d, BuildDegrees(spec, n));
+  ASSIGN_OR_RETURN(KnnAlgo algo, KnnAlgoOf(spec.params, n));
   std::vector<uint32_t> graph;
-  if (d.graph > 0) {
+  if (d.graph > 0 && algo == KnnAlgo::kClustered) {
+    const bool device = gpu::Available();
+    ClusterStats stats;
+    ASSIGN_OR_RETURN(std::vector<uint32_t> knn,
+                     ClusteredKnnGraph(spec.metric, vectors, n, dim, d.intermediate, {}, device, &stats));
+    bool on_device = false;
+    graph = GraphFromKnn(knn, n, d, device, &on_device);
+  } else if (d.graph > 0) {
     const bool device = gpu::Available();
     std::vector<uint32_t> knn;
     if (device) {

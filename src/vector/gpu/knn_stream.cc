@@ -25,7 +25,8 @@ constexpr uint32_t kNoRow = 0xFFFFFFFFu;
 // ExactKnnGraph's to the bit.
 class HostBlockTopK final : public gpu::BlockTopK {
  public:
-  HostBlockTopK(Metric metric, size_t dim, size_t k) : metric_(metric), dim_(dim), k_(k) {}
+  HostBlockTopK(Metric metric, size_t dim, size_t k, bool exclude_self)
+      : metric_(metric), dim_(dim), k_(k), exclude_self_(exclude_self) {}
 
   Status Begin(const float* queries, size_t nq, size_t first) override {
     queries_ = queries;
@@ -39,7 +40,7 @@ class HostBlockTopK final : public gpu::BlockTopK {
     for (size_t q = 0; q < tops_.size(); ++q) {
       for (const Hit& h : hits[q]) {
         const size_t row = first + static_cast<size_t>(h.row);
-        if (row == first_ + q) continue;
+        if (exclude_self_ && row == first_ + q) continue;
         tops_[q].Push(negate ? -h.score : h.score, static_cast<int64_t>(row));
       }
     }
@@ -61,6 +62,7 @@ class HostBlockTopK final : public gpu::BlockTopK {
  private:
   Metric metric_;
   size_t dim_, k_;
+  bool exclude_self_;
   const float* queries_ = nullptr;
   size_t first_ = 0;
   std::vector<TopK> tops_;
@@ -76,6 +78,11 @@ uint64_t WorkBytes(size_t b, size_t n, size_t dim, size_t k, bool device) {
 }
 
 }  // namespace
+
+std::unique_ptr<gpu::BlockTopK> NewHostBlockTopK(Metric metric, size_t dim, size_t k,
+                                                 bool exclude_self) {
+  return std::make_unique<HostBlockTopK>(metric, dim, k, exclude_self);
+}
 
 }  // namespace skyway::vector::internal
 
@@ -138,7 +145,7 @@ Result<std::vector<uint32_t>> StreamedKnnGraph(Metric metric, size_t n, size_t d
   if (options.device) {
     ASSIGN_OR_RETURN(topk, gpu::NewBlockTopK(metric, dim, k, b, b, true));
   } else {
-    topk = std::make_unique<HostBlockTopK>(metric, dim, k);
+    topk = NewHostBlockTopK(metric, dim, k, true);
   }
   const size_t block_bytes = b * dim * sizeof(float);
   float* buffer[2] = {nullptr, nullptr};

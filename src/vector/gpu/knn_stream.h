@@ -5,9 +5,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "vector/gpu/device.h"
 #include "vector/vector.h"
 
 namespace skyway::vector::internal {
+
+// gpu::BlockTopK on the CPU, over host memory: ExactSearch's per-pair distances, merged by
+// (distance, row), so blocks do not change the answer.
+std::unique_ptr<gpu::BlockTopK> NewHostBlockTopK(Metric metric, size_t dim, size_t k,
+                                                 bool exclude_self);
 
 // Rows per block so that a build of n x dim into k neighbours works in `limit` bytes (0: no
 // limit, one block of n). Errors: kResourceExhausted when even blocks of 256 rows do not fit.
