@@ -202,7 +202,8 @@ TEST(GpuTest, BuildIndexStreamsWhenTheDeviceIsFull) {
   ASSERT_GT(free_now, uint64_t{1} << 30);
   auto hog = AllocateDeviceVectors(free_now - (160 << 20));
   ASSERT_TRUE(hog.ok()) << hog.status().ToString();
-  IndexSpec spec{"GPU_CAGRA", Metric::kL2, {{"intermediate_graph_degree", "32"}, {"graph_degree", "16"}}};
+  IndexSpec spec{"GPU_CAGRA", Metric::kL2,
+                 {{"intermediate_graph_degree", "32"}, {"graph_degree", "16"}, {"build_algo", "BRUTE_FORCE"}}};
   EXPECT_EQ(gpu::KnnGraph(Metric::kL2, v.data(), n, dim, 32).status().code(), Code::kResourceExhausted);
   auto index = BuildIndex(spec, v.data(), n, dim);
   hog = Status::Internal("freed");

@@ -230,35 +230,35 @@ Status ValidateCagraParams(const Params& params) {
   return DegreesOf(params).status();
 }
 
+// The kNN graph of an in-memory build: by clusters or exact, on the GPU when there is one.
+Result<std::vector<uint32_t>> KnnOf(const IndexSpec& spec, KnnAlgo algo, const float* vectors,
+                                    size_t n, size_t dim, size_t k, bool device) {
+  if (!device) {
+    if (algo == KnnAlgo::kClustered) return ClusteredKnnGraph(spec.metric, vectors, n, dim, k, {}, false, nullptr);
+    return cagra::ExactKnnGraph(spec.metric, vectors, n, dim, k);
+  }
+  auto knn = algo == KnnAlgo::kClustered
+                 ? ClusteredKnnGraph(spec.metric, vectors, n, dim, k, {}, true, nullptr)
+                 : gpu::KnnGraph(spec.metric, vectors, n, dim, k);
+  if (knn.status().code() == Code::kResourceExhausted && !gpu::IsDevicePointer(vectors)) {
+    // More than the device holds at once: the exact graph, the rows streamed through device
+    // buffers a block at a time.
+    LogInfo("GPU_CAGRA: " + knn.status().message() + "; building the exact graph in streamed blocks");
+    ArrayRows rows(vectors, n, dim);
+    StreamStats stats;
+    knn = StreamedKnnGraph(spec.metric, n, dim, k, rows, {0, true}, &stats);
+  }
+  return knn;
+}
+
 Result<std::unique_ptr<Index>> BuildCagraIndex(const IndexSpec& spec, const float* vectors,
                                                size_t n, size_t dim) {
   ASSIGN_OR_RETURN(Degrees d, BuildDegrees(spec, n));
   ASSIGN_OR_RETURN(KnnAlgo algo, KnnAlgoOf(spec.params, n));
   std::vector<uint32_t> graph;
-  if (d.graph > 0 && algo == KnnAlgo::kClustered) {
+  if (d.graph > 0) {
     const bool device = gpu::Available();
-    ClusterStats stats;
-    ASSIGN_OR_RETURN(std::vector<uint32_t> knn,
-                     ClusteredKnnGraph(spec.metric, vectors, n, dim, d.intermediate, {}, device, &stats));
-    bool on_device = false;
-    graph = GraphFromKnn(knn, n, d, device, &on_device);
-  } else if (d.graph > 0) {
-    const bool device = gpu::Available();
-    std::vector<uint32_t> knn;
-    if (device) {
-      auto on_device = gpu::KnnGraph(spec.metric, vectors, n, dim, d.intermediate);
-      if (on_device.status().code() == Code::kResourceExhausted && !gpu::IsDevicePointer(vectors)) {
-        // More than the device holds at once: the same graph, the rows streamed through device
-        // buffers a block at a time.
-        LogInfo("GPU_CAGRA: " + on_device.status().message() + "; building in streamed blocks");
-        ArrayRows rows(vectors, n, dim);
-        StreamStats stats;
-        on_device = StreamedKnnGraph(spec.metric, n, dim, d.intermediate, rows, {0, true}, &stats);
-      }
-      ASSIGN_OR_RETURN(knn, std::move(on_device));
-    } else {
-      knn = cagra::ExactKnnGraph(spec.metric, vectors, n, dim, d.intermediate);
-    }
+    ASSIGN_OR_RETURN(std::vector<uint32_t> knn, KnnOf(spec, algo, vectors, n, dim, d.intermediate, device));
     bool on_device = false;
     graph = GraphFromKnn(knn, n, d, device, &on_device);
   }
