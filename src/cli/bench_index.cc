@@ -45,6 +45,7 @@ struct Options {
   std::vector<int> nprobe = {4, 16, 64};
   std::vector<int> itopk = {16, 32, 64, 128, 256};
   std::string device = "cpu";
+  std::string build_algo = "IVF";  // GPU_CAGRA's kNN graph
   bool types_given = false;
   int load_repeat = 3;
   int search_repeat = 3;
@@ -69,6 +70,7 @@ void Usage() {
       "  --hnsw-ef LIST         HNSW search ef values (default 16,32,64,128)\n"
       "  --nprobe LIST          IVF search nprobe values (default 4,16,64)\n"
       "  --itopk LIST           GPU_CAGRA search itopk_size values (default 16,32,64,128,256)\n"
+      "  --build-algo NAME      GPU_CAGRA's kNN graph: IVF (by clusters, default) or BRUTE_FORCE\n"
       "  --load-repeat N        GETs of the vectors per transport; the best counts (default 3)\n"
       "  --search-repeat N      passes over the queries per setting, the best counts; FLAT 1\n"
       "                         (default 3; hnswlib's passes alternate with HNSW's)\n"
@@ -117,6 +119,9 @@ Status ParseFlag(const std::string& flag, const std::string& value, Options* o) 
     for (char& ch : upper) ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
     o->types_given = true;
     return ParseNames(flag, upper, vector::IndexTypes(), &o->index_types);
+  } else if (flag == "--build-algo") {
+    if (value != "IVF" && value != "BRUTE_FORCE") return Status::Invalid("--build-algo is IVF or BRUTE_FORCE");
+    o->build_algo = value;
   } else if (flag == "--device") {
     if (value != "cpu" && value != "gpu") return Status::Invalid("--device is cpu or gpu");
     o->device = value;
@@ -413,6 +418,7 @@ Result<std::unique_ptr<vector::Index>> BuildAndStore(Context& c, const Dataset& 
                                                      const std::string& type,
                                                      std::vector<IndexRow>* rows) {
   vector::IndexSpec spec = dataset::BenchSpec(type, d);
+  if (type == "GPU_CAGRA") spec.params["build_algo"] = c.o.build_algo;
   IndexRow base;
   base.dataset = d.name, base.index_type = type,
   base.build_params = dataset::ParamsText(spec.params);
