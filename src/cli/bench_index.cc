@@ -45,7 +45,7 @@ struct Options {
   std::vector<int> nprobe = {4, 16, 64};
   std::vector<int> itopk = {16, 32, 64, 128, 256};
   std::string device = "cpu";
-  std::string build_algo = "IVF";  // GPU_CAGRA's kNN graph
+  std::string build_algo;  // GPU_CAGRA's kNN graph (empty: the index's default)
   bool types_given = false;
   int load_repeat = 3;
   int search_repeat = 3;
@@ -70,7 +70,8 @@ void Usage() {
       "  --hnsw-ef LIST         HNSW search ef values (default 16,32,64,128)\n"
       "  --nprobe LIST          IVF search nprobe values (default 4,16,64)\n"
       "  --itopk LIST           GPU_CAGRA search itopk_size values (default 16,32,64,128,256)\n"
-      "  --build-algo NAME      GPU_CAGRA's kNN graph: IVF (by clusters, default) or BRUTE_FORCE\n"
+      "  --build-algo NAME      GPU_CAGRA's kNN graph: IVF (by clusters) or BRUTE_FORCE (exact);\n"
+      "                         default: exact while small enough (FM on a GPU), else IVF\n"
       "  --load-repeat N        GETs of the vectors per transport; the best counts (default 3)\n"
       "  --search-repeat N      passes over the queries per setting, the best counts; FLAT 1\n"
       "                         (default 3; hnswlib's passes alternate with HNSW's)\n"
@@ -418,7 +419,7 @@ Result<std::unique_ptr<vector::Index>> BuildAndStore(Context& c, const Dataset& 
                                                      const std::string& type,
                                                      std::vector<IndexRow>* rows) {
   vector::IndexSpec spec = dataset::BenchSpec(type, d);
-  if (type == "GPU_CAGRA") spec.params["build_algo"] = c.o.build_algo;
+  if (type == "GPU_CAGRA" && !c.o.build_algo.empty()) spec.params["build_algo"] = c.o.build_algo;
   IndexRow base;
   base.dataset = d.name, base.index_type = type,
   base.build_params = dataset::ParamsText(spec.params);

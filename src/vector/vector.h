@@ -161,7 +161,8 @@ struct StreamStats {
 // Builds a GPU_CAGRA graph from rows read through `source` in blocks that fit memory_limit: the
 // exact kNN graph is merged block against block (each block pair once as query and base), then
 // pruned and given reverse edges as BuildIndex does; same graph as BuildIndex over the whole
-// array. The index holds no vectors: Serialize it, then LoadIndex over the vectors to serve.
+// array. When the rows fit at once and the kNN graph is to be found by clusters (build_algo),
+// they are read in one block and built as BuildIndex does. The index holds no vectors: Serialize it, then LoadIndex over the vectors to serve.
 // Errors: kInvalidArgument (spec, or a type other than GPU_CAGRA), kResourceExhausted (the limit
 // cannot hold two blocks of a minimal size), kFailedPrecondition (device asked, none), the
 // source's errors.

@@ -184,14 +184,23 @@ TEST(CagraTest, StreamedBuildEqualsTheInMemoryBuild) {
     ASSERT_TRUE(hits.ok());
     EXPECT_EQ((*hits)[0][0].row, 0);  // itself
   }
-  // Without a limit it is one block, read once.
-  IndexSpec spec{"GPU_CAGRA", Metric::kL2, {{"intermediate_graph_degree", "32"}, {"graph_degree", "16"}}};
-  test_data::ArraySource source(v.data(), n, dim);
-  StreamStats stats;
-  ASSERT_TRUE(BuildIndexStreamed(spec, n, dim, source, {0, false}, &stats).ok());
-  EXPECT_EQ(stats.blocks, 1u);
-  EXPECT_EQ(source.reads, 1u);
-  EXPECT_EQ(source.rows_read, n);
+  // Without a limit it is one block, read once; with build_algo IVF too, and then the graph is
+  // BuildIndex's by clusters.
+  for (const char* algo : {"BRUTE_FORCE", "IVF"}) {
+    SCOPED_TRACE(algo);
+    IndexSpec spec{"GPU_CAGRA", Metric::kL2,
+                   {{"intermediate_graph_degree", "32"}, {"graph_degree", "16"}, {"build_algo", algo}}};
+    test_data::ArraySource source(v.data(), n, dim);
+    StreamStats stats;
+    auto streamed = BuildIndexStreamed(spec, n, dim, source, {0, false}, &stats);
+    ASSERT_TRUE(streamed.ok()) << streamed.status().ToString();
+    EXPECT_EQ(stats.blocks, 1u);
+    EXPECT_EQ(source.reads, 1u);
+    EXPECT_EQ(source.rows_read, n);
+    auto whole = BuildIndex(spec, v.data(), n, dim);
+    ASSERT_TRUE(whole.ok());
+    EXPECT_TRUE(*(*streamed)->Serialize() == *(*whole)->Serialize());
+  }
 }
 
 TEST(CagraTest, StreamedBuildErrors) {
@@ -280,7 +289,7 @@ TEST(CagraTest, ClusteredKnnGraphIsCloseToExact) {
   }
 }
 
-// build_algo picks the kNN graph's construction: IVF (clusters; the default from 50,000 rows) or
+// build_algo picks the kNN graph's construction: IVF (clusters; the default for large inputs) or
 // BRUTE_FORCE (exact); both graphs search well, anything else is refused before any work.
 TEST(CagraTest, BuildAlgoParameter) {
   constexpr size_t n = 8000, dim = 32, nq = 100, k = 10;

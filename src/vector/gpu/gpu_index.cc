@@ -182,14 +182,17 @@ Result<Degrees> DegreesOf(const Params& params) {
 }
 
 // How the kNN graph is found: exactly (every pair), or by clusters (knn_clustered.h; Milvus's
-// IVF_PQ and NN_DESCENT names mean this here). Default: by clusters from this many rows on.
-constexpr size_t kClusteredMinRows = 50000;
+// IVF_PQ and NN_DESCENT names mean this here). Default: exact while n^2 x dim stays under a
+// budget of about half a second of work (an H100 does Fashion-MNIST's 60k x 784 exactly, a
+// 2-core CPU 6000 x 784), by clusters beyond.
+constexpr double kExactBudgetGpu = 1.6e13, kExactBudgetCpu = 3.2e10;
 enum class KnnAlgo { kExact, kClustered };
 
-Result<KnnAlgo> KnnAlgoOf(const Params& params, size_t n) {
+Result<KnnAlgo> KnnAlgoOf(const Params& params, size_t n, size_t dim, bool device) {
   auto it = params.find("build_algo");
   if (it == params.end() || it->second.empty()) {
-    return n >= kClusteredMinRows ? KnnAlgo::kClustered : KnnAlgo::kExact;
+    const double work = static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(dim);
+    return work <= (device ? kExactBudgetGpu : kExactBudgetCpu) ? KnnAlgo::kExact : KnnAlgo::kClustered;
   }
   if (EqualsIgnoreCase(it->second, "BRUTE_FORCE")) return KnnAlgo::kExact;
   if (EqualsIgnoreCase(it->second, "IVF") || EqualsIgnoreCase(it->second, "IVF_PQ") ||
@@ -226,7 +229,7 @@ std::vector<uint32_t> GraphFromKnn(const std::vector<uint32_t>& knn, size_t n, D
 }  // namespace
 
 Status ValidateCagraParams(const Params& params) {
-  RETURN_IF_ERROR(KnnAlgoOf(params, 0).status());
+  RETURN_IF_ERROR(KnnAlgoOf(params, 0, 0, false).status());
   return DegreesOf(params).status();
 }
 
@@ -254,10 +257,10 @@ Result<std::vector<uint32_t>> KnnOf(const IndexSpec& spec, KnnAlgo algo, const f
 Result<std::unique_ptr<Index>> BuildCagraIndex(const IndexSpec& spec, const float* vectors,
                                                size_t n, size_t dim) {
   ASSIGN_OR_RETURN(Degrees d, BuildDegrees(spec, n));
-  ASSIGN_OR_RETURN(KnnAlgo algo, KnnAlgoOf(spec.params, n));
+  const bool device = gpu::Available();
+  ASSIGN_OR_RETURN(KnnAlgo algo, KnnAlgoOf(spec.params, n, dim, device));
   std::vector<uint32_t> graph;
   if (d.graph > 0) {
-    const bool device = gpu::Available();
     ASSIGN_OR_RETURN(std::vector<uint32_t> knn, KnnOf(spec, algo, vectors, n, dim, d.intermediate, device));
     bool on_device = false;
     graph = GraphFromKnn(knn, n, d, device, &on_device);
@@ -275,10 +278,21 @@ Result<std::unique_ptr<Index>> BuildCagraIndexStreamed(const IndexSpec& spec, si
   if (options.device && !gpu::Available()) {
     return Status(Code::kFailedPrecondition, "", "a GPU build was asked for: " + gpu::Describe());
   }
+  ASSIGN_OR_RETURN(KnnAlgo algo, KnnAlgoOf(spec.params, n, dim, options.device));
   std::vector<uint32_t> graph;
   if (d.graph > 0) {
-    ASSIGN_OR_RETURN(std::vector<uint32_t> knn,
-                     StreamedKnnGraph(spec.metric, n, dim, d.intermediate, source, options, stats));
+    ASSIGN_OR_RETURN(const size_t block_rows,
+                     PlanBlockRows(n, dim, d.intermediate, BuildMemoryLimit(options), options.device));
+    std::vector<uint32_t> knn;
+    if (block_rows >= n && algo == KnnAlgo::kClustered) {
+      // It fits at once: all rows in one buffer, then the in-memory build by clusters.
+      ASSIGN_OR_RETURN(float* rows, source.Buffer(n * dim * sizeof(float), options.device));
+      RETURN_IF_ERROR(source.Read(0, n, rows));
+      *stats = {n, 1, 1, uint64_t{n} * dim * sizeof(float), false};
+      ASSIGN_OR_RETURN(knn, KnnOf(spec, algo, rows, n, dim, d.intermediate, options.device));
+    } else {  // the exact graph, a block pair at a time (one block when it fits)
+      ASSIGN_OR_RETURN(knn, StreamedKnnGraph(spec.metric, n, dim, d.intermediate, source, options, stats));
+    }
     const uint64_t prune_bytes = uint64_t{n} * (d.intermediate + d.graph) * sizeof(uint32_t);
     const bool device = options.device && (options.memory_limit == 0 || prune_bytes <= options.memory_limit);
     graph = GraphFromKnn(knn, n, d, device, &stats->pruned_on_device);

@@ -115,6 +115,11 @@ Status ArrayRows::Read(size_t first, size_t count, float* dst) {
 
 namespace skyway::vector::internal {
 
+uint64_t BuildMemoryLimit(const StreamOptions& options) {
+  if (options.device && options.memory_limit == 0) return gpu::FreeBytes() / 10 * 9;  // headroom for CUDA
+  return options.memory_limit;
+}
+
 Result<size_t> PlanBlockRows(size_t n, size_t dim, size_t k, uint64_t limit, bool device) {
   if (limit == 0 || WorkBytes(n, n, dim, k, device) <= limit) return n;
   size_t lo = std::min(kMinBlockRows, n), hi = n;  // the answer lies in [lo, hi)
@@ -135,9 +140,7 @@ Result<size_t> PlanBlockRows(size_t n, size_t dim, size_t k, uint64_t limit, boo
 Result<std::vector<uint32_t>> StreamedKnnGraph(Metric metric, size_t n, size_t dim, size_t k,
                                                RowSource& source, const StreamOptions& options,
                                                StreamStats* stats) {
-  uint64_t limit = options.memory_limit;
-  if (options.device && limit == 0) limit = gpu::FreeBytes() / 10 * 9;  // headroom for CUDA
-  ASSIGN_OR_RETURN(const size_t b, PlanBlockRows(n, dim, k, limit, options.device));
+  ASSIGN_OR_RETURN(const size_t b, PlanBlockRows(n, dim, k, BuildMemoryLimit(options), options.device));
   const size_t blocks = (n + b - 1) / b;
   stats->block_rows = b;
   stats->blocks = blocks;

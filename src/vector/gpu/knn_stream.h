@@ -15,6 +15,10 @@ namespace skyway::vector::internal {
 std::unique_ptr<gpu::BlockTopK> NewHostBlockTopK(Metric metric, size_t dim, size_t k,
                                                  bool exclude_self);
 
+// The working memory a streamed build may use: options.memory_limit, or on the GPU when 0 nine
+// tenths of the free device memory (0 on the CPU: no limit).
+uint64_t BuildMemoryLimit(const StreamOptions& options);
+
 // Rows per block so that a build of n x dim into k neighbours works in `limit` bytes (0: no
 // limit, one block of n). Errors: kResourceExhausted when even blocks of 256 rows do not fit.
 Result<size_t> PlanBlockRows(size_t n, size_t dim, size_t k, uint64_t limit, bool device);
