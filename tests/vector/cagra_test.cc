@@ -237,16 +237,6 @@ TEST(CagraTest, StreamedBuildErrors) {
   }
 }
 
-// Share of the exact kNN lists found.
-double KnnRecall(const std::vector<uint32_t>& got, const std::vector<uint32_t>& want, size_t k) {
-  size_t found = 0;
-  for (size_t x = 0; x < want.size() / k; ++x) {
-    std::set<uint32_t> truth(&want[x * k], &want[x * k] + k);
-    for (size_t e = 0; e < k; ++e) found += truth.count(got[x * k + e]);
-  }
-  return static_cast<double>(found) / want.size();
-}
-
 // The clustered kNN graph finds most of each row's exact neighbours at a fraction of the
 // distances, and every row gets k distinct neighbours other than itself.
 TEST(CagraTest, ClusteredKnnGraphIsCloseToExact) {
@@ -269,7 +259,7 @@ TEST(CagraTest, ClusteredKnnGraphIsCloseToExact) {
       auto got = internal::ClusteredKnnGraph(m, c.v.data(), c.n, c.dim, k, {}, false, &stats);
       ASSERT_TRUE(got.ok()) << got.status().ToString();
       auto want = ExactKnnGraph(m, c.v.data(), c.n, c.dim, k);
-      const double recall = KnnRecall(*got, want, k);
+      const double recall = test_data::KnnRecall(*got, want, k);
       const double share = static_cast<double>(stats.pairs) / (static_cast<double>(c.n) * c.n);
       std::printf("%s %s: %zu clusters, %zu probes, kNN recall %.4f, %.3f of the pairs\n", c.name,
                   MetricName(m), stats.clusters, stats.probes, recall, share);

@@ -21,14 +21,16 @@ using test_data::RandomVectors;
   if (!gpu::Available()) GTEST_SKIP() << gpu::Describe()
 
 
-// Share of the reference's neighbour sets found (GEMM rounding may swap near-ties).
-double Overlap(const std::vector<uint32_t>& got, const std::vector<uint32_t>& want, size_t k) {
-  size_t found = 0;
-  for (size_t x = 0; x < want.size() / k; ++x) {
-    std::set<uint32_t> truth(&want[x * k], &want[x * k] + k);
-    for (size_t e = 0; e < k; ++e) found += truth.count(got[x * k + e]);
-  }
-  return static_cast<double>(found) / want.size();
+using test_data::KnnRecall;
+
+// Recall@10 of an index's search (itopk 128) for nq random queries against the exact answer.
+double SearchRecall(const Index& index, const std::vector<float>& v, size_t n, size_t dim, size_t nq,
+                    uint32_t seed) {
+  auto q = RandomVectors(nq, dim, seed);
+  auto got = index.Search(q.data(), nq, 10, {{"itopk_size", "128"}}, nullptr);
+  EXPECT_TRUE(got.ok()) << got.status().ToString();
+  if (!got.ok()) return 0;
+  return test_data::Recall(*got, ExactSearch(index.spec().metric, v.data(), n, dim, q.data(), nq, 10, nullptr));
 }
 
 TEST(GpuTest, DescribesTheDevice) {
@@ -50,7 +52,7 @@ TEST(GpuTest, KnnGraphMatchesTheCpuReference) {
       for (size_t x = 0; x < n; ++x) {
         for (size_t e = 0; e < k; ++e) ASSERT_NE((*got)[x * k + e], x) << "self edge";
       }
-      EXPECT_GE(Overlap(*got, want, k), 0.995);
+      EXPECT_GE(KnnRecall(*got, want, k), 0.995);
     }
   }
 }
@@ -173,7 +175,7 @@ TEST(GpuTest, StreamedBuildOnTheDevice) {
     for (size_t x = 0; x < n; ++x) {
       for (size_t e = 0; e < k; ++e) ASSERT_NE((*knn)[x * k + e], x) << "self edge";
     }
-    EXPECT_GE(Overlap(*knn, cagra::ExactKnnGraph(m, v.data(), n, dim, k), k), 0.995);
+    EXPECT_GE(KnnRecall(*knn, cagra::ExactKnnGraph(m, v.data(), n, dim, k), k), 0.995);
   }
   IndexSpec spec{"GPU_CAGRA", Metric::kL2, {{"intermediate_graph_degree", "32"}, {"graph_degree", "16"}}};
   test_data::ArraySource source(v.data(), n, dim);
@@ -185,10 +187,7 @@ TEST(GpuTest, StreamedBuildOnTheDevice) {
   ASSERT_TRUE(bytes.ok());
   auto loaded = LoadIndex(spec, *bytes, v.data(), n, dim);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
-  auto q = RandomVectors(nq, dim, 20);
-  auto got = (*loaded)->Search(q.data(), nq, 10, {{"itopk_size", "128"}}, nullptr);
-  ASSERT_TRUE(got.ok());
-  EXPECT_GE(test_data::Recall(*got, ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, 10, nullptr)), 0.9);
+  EXPECT_GE(SearchRecall(**loaded, v, n, dim, nq, 20), 0.9);
 }
 
 // BuildIndex of host rows that do not fit what is left of the device takes the streamed path
@@ -208,10 +207,7 @@ TEST(GpuTest, BuildIndexStreamsWhenTheDeviceIsFull) {
   auto index = BuildIndex(spec, v.data(), n, dim);
   hog = Status::Internal("freed");
   ASSERT_TRUE(index.ok()) << index.status().ToString();
-  auto q = RandomVectors(nq, dim, 24);
-  auto got = (*index)->Search(q.data(), nq, 10, {{"itopk_size", "128"}}, nullptr);
-  ASSERT_TRUE(got.ok());
-  EXPECT_GE(test_data::Recall(*got, ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, 10, nullptr)), 0.9);
+  EXPECT_GE(SearchRecall(**index, v, n, dim, nq, 24), 0.9);
 }
 
 // Large unfiltered batches go to the device through the Index; the index keeps device copies
@@ -255,7 +251,7 @@ TEST(GpuTest, ClusteredKnnGraphOnTheDevice) {
     auto got = internal::ClusteredKnnGraph(m, v.data(), n, dim, k, {}, true, &stats);
     ASSERT_TRUE(got.ok()) << got.status().ToString();
     auto want = cagra::ExactKnnGraph(m, v.data(), n, dim, k);
-    const double recall = Overlap(*got, want, k);
+    const double recall = KnnRecall(*got, want, k);
     std::printf("clustered kNN on the device, %s: %zu clusters, recall %.4f\n", MetricName(m),
                 stats.clusters, recall);
     EXPECT_GE(recall, 0.95);

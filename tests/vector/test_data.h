@@ -68,6 +68,16 @@ inline double Recall(const std::vector<std::vector<Hit>>& got,
   return total ? static_cast<double>(found) / total : 1.0;
 }
 
+// Share of the exact kNN lists (n x k) found in got (GEMM rounding or clusters may miss some).
+inline double KnnRecall(const std::vector<uint32_t>& got, const std::vector<uint32_t>& want, size_t k) {
+  size_t found = 0;
+  for (size_t x = 0; x < want.size() / k; ++x) {
+    std::set<uint32_t> truth(&want[x * k], &want[x * k] + k);
+    for (size_t e = 0; e < k; ++e) found += truth.count(got[x * k + e]);
+  }
+  return static_cast<double>(found) / want.size();
+}
+
 // ArrayRows that counts what was asked of it, and can be told to fail its nth read.
 class ArraySource final : public ArrayRows {
  public:
