@@ -22,3 +22,8 @@ datasets=synthetic
 timeout 420 "$dir/skyway" bench index --device gpu --dataset "$datasets" --synthetic-rows "$rows" \
   --fashion-mnist-dir "$dir/fashion-mnist" --queries 1000 --out "$out/bench-index-gpu.json" \
   2>&1 | tee "$out/bench-index-gpu.txt" | tail -60
+# The kNN graph by clusters against the exact one (the default up to ~1M x 128 on a GPU):
+# GPU_CAGRA alone, direct only, no CPU baseline.
+timeout 150 "$dir/skyway" bench index --device gpu --index-types GPU_CAGRA --transports direct \
+  --no-baseline --build-algo IVF --dataset synthetic --synthetic-rows "$rows" --queries 1000 \
+  --out "$out/bench-index-gpu-ivf.json" 2>&1 | tee "$out/bench-index-gpu-ivf.txt" | tail -20

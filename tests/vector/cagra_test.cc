@@ -264,7 +264,7 @@ TEST(CagraTest, ClusteredKnnGraphIsCloseToExact) {
       std::printf("%s %s: %zu clusters, %zu probes, kNN recall %.4f, %.3f of the pairs\n", c.name,
                   MetricName(m), stats.clusters, stats.probes, recall, share);
       EXPECT_GE(recall, m == Metric::kIP ? c.min_recall - 0.1 : c.min_recall);
-      EXPECT_LT(share, 0.3);  // about probes / clusters: 1.6% at 1M rows
+      EXPECT_LT(share, 0.5);  // not every pair (at these sizes the probed union is large)
       for (size_t x = 0; x < c.n; ++x) {
         std::set<uint32_t> seen;
         for (size_t e = 0; e < k; ++e) {

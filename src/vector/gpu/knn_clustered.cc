@@ -57,17 +57,19 @@ class Memory {
   std::vector<std::vector<float>> host_arrays_;
 };
 
-// The nearest centroid of each of n rows (in `mem`), tiles of rows at a time.
+// The `nearest` nearest centroids of each of n rows (in `mem`; n x nearest, nearest first),
+// tiles of rows at a time.
 Result<std::vector<uint32_t>> Assign(Memory& mem, Metric metric, const float* rows, size_t n,
-                                     size_t dim, const float* centroids, size_t clusters) {
+                                     size_t dim, const float* centroids, size_t clusters,
+                                     size_t nearest = 1) {
   const size_t tile = std::min(n, kAssignTile);
-  ASSIGN_OR_RETURN(auto topk, mem.TopK(metric, dim, 1, tile, clusters, false));
-  std::vector<uint32_t> out(n);
+  ASSIGN_OR_RETURN(auto topk, mem.TopK(metric, dim, nearest, tile, clusters, false));
+  std::vector<uint32_t> out(n * nearest);
   for (size_t q0 = 0; q0 < n; q0 += tile) {
     const size_t count = std::min(tile, n - q0);
     RETURN_IF_ERROR(topk->Begin(rows + q0 * dim, count, q0));
     RETURN_IF_ERROR(topk->Merge(centroids, clusters, 0));
-    RETURN_IF_ERROR(topk->Take(out.data() + q0, nullptr));
+    RETURN_IF_ERROR(topk->Take(out.data() + q0 * nearest, nullptr));
   }
   return out;
 }
@@ -125,7 +127,7 @@ Result<std::vector<uint32_t>> ClusteredKnnGraph(Metric metric, const float* vect
                         ? params.clusters
                         : std::clamp<size_t>(static_cast<size_t>(std::sqrt(static_cast<double>(n))), 16, 4096);
   clusters = std::min(clusters, n);
-  const size_t probes = std::min(clusters, params.probes > 0 ? params.probes : size_t{16});
+  const size_t probes = std::min(clusters, params.probes > 0 ? params.probes : size_t{8});
   const size_t sample_rows = std::min(n, params.sample > 0 ? params.sample : 64 * clusters);
   Memory mem(device);
 
@@ -153,11 +155,14 @@ Result<std::vector<uint32_t>> ClusteredKnnGraph(Metric metric, const float* vect
   ASSIGN_OR_RETURN(std::vector<float> centroids,
                    TrainCentroids(mem, cluster_metric, sample, sample_rows, dim, clusters, params));
 
-  // Every row to its nearest centroid; the rows reordered cluster by cluster.
+  // Every row's `probes` nearest centroids, the first its cluster; the rows reordered cluster by
+  // cluster.
   ASSIGN_OR_RETURN(float* dev_centroids, mem.Alloc(clusters * dim));
   RETURN_IF_ERROR(mem.Copy(dev_centroids, centroids.data(), clusters * dim));
-  ASSIGN_OR_RETURN(std::vector<uint32_t> assigned,
-                   Assign(mem, cluster_metric, rows, n, dim, dev_centroids, clusters));
+  ASSIGN_OR_RETURN(std::vector<uint32_t> nearest,
+                   Assign(mem, cluster_metric, rows, n, dim, dev_centroids, clusters, probes));
+  std::vector<uint32_t> assigned(n);
+  for (size_t r = 0; r < n; ++r) assigned[r] = nearest[r * probes];
   std::vector<size_t> start(clusters + 1, 0);
   for (uint32_t c : assigned) ++start[(c < clusters ? c : 0) + 1];
   std::partial_sum(start.begin(), start.end(), start.begin());
@@ -171,11 +176,41 @@ Result<std::vector<uint32_t>> ClusteredKnnGraph(Metric metric, const float* vect
   size_t largest = 0;
   for (size_t c = 0; c < clusters; ++c) largest = std::max(largest, start[c + 1] - start[c]);
 
-  // Each cluster's nearest clusters by centroid, nearest first (its own first); more than
-  // `probes` when those hold too few rows for k neighbours.
-  const size_t ranked = std::min(clusters, std::max(4 * probes, size_t{64}));
-  auto near = ExactSearch(cluster_metric, centroids.data(), clusters, dim, centroids.data(), clusters,
-                          ranked, nullptr);
+  // The clusters each cluster is merged with: every cluster its rows probe (a row's own nearest
+  // centroids, as IVF searches, so a row at a cell's edge sees the cells beside it), then, while
+  // those hold k rows or fewer, the clusters nearest its centroid.
+  std::vector<std::vector<size_t>> probed(clusters);
+  {
+    std::vector<uint32_t> mark(clusters, UINT32_MAX);
+    for (size_t c = 0; c < clusters; ++c) {
+      if (start[c + 1] == start[c]) continue;
+      probed[c].push_back(c);
+      mark[c] = static_cast<uint32_t>(c);
+    }
+    for (size_t c = 0; c < clusters; ++c) {  // cluster c's rows are order[start[c]..start[c+1])
+      for (size_t pos = start[c]; pos < start[c + 1]; ++pos) {
+        const uint32_t* list = &nearest[static_cast<size_t>(order[pos]) * probes];
+        for (size_t e = 1; e < probes; ++e) {
+          if (list[e] >= clusters || mark[list[e]] == c) continue;
+          mark[list[e]] = static_cast<uint32_t>(c);
+          probed[c].push_back(list[e]);
+        }
+      }
+    }
+    auto near = ExactSearch(cluster_metric, centroids.data(), clusters, dim, centroids.data(),
+                            clusters, std::min<size_t>(clusters, 64), nullptr);
+    for (size_t c = 0; c < clusters; ++c) {
+      if (probed[c].empty()) continue;
+      size_t rows_probed = 0;
+      for (size_t p : probed[c]) rows_probed += start[p + 1] - start[p];
+      for (size_t i = 0; rows_probed <= k && i < clusters; ++i) {
+        const size_t p = i < near[c].size() ? static_cast<size_t>(near[c][i].row) : i - near[c].size();
+        if (std::find(probed[c].begin(), probed[c].end(), p) != probed[c].end()) continue;
+        probed[c].push_back(p);
+        rows_probed += start[p + 1] - start[p];
+      }
+    }
+  }
 
   // Each cluster's rows (contiguous in `sorted`) merged with its probed clusters'.
   std::vector<uint32_t> knn_sorted(n * k);
@@ -183,22 +218,8 @@ Result<std::vector<uint32_t>> ClusteredKnnGraph(Metric metric, const float* vect
   auto merge_cluster = [&](gpu::BlockTopK& topk, size_t c) -> Status {
     const size_t size = start[c + 1] - start[c];
     if (size == 0) return Status::Ok();
-    std::vector<size_t> probed = {c};
-    size_t probed_rows = size;
-    for (const Hit& h : near[c]) {
-      const auto p = static_cast<size_t>(h.row);
-      if (p == c) continue;
-      if (probed.size() >= probes && probed_rows > k) break;
-      probed.push_back(p);
-      probed_rows += start[p + 1] - start[p];
-    }
-    for (size_t p = 0; probed_rows <= k && p < clusters; ++p) {  // rare: still too few rows
-      if (std::find(probed.begin(), probed.end(), p) != probed.end()) continue;
-      probed.push_back(p);
-      probed_rows += start[p + 1] - start[p];
-    }
     RETURN_IF_ERROR(topk.Begin(sorted + start[c] * dim, size, start[c]));
-    for (size_t p : probed) {
+    for (size_t p : probed[c]) {
       const size_t rows_p = start[p + 1] - start[p];
       if (rows_p == 0) continue;
       RETURN_IF_ERROR(topk.Merge(sorted + start[p] * dim, rows_p, start[p]));
