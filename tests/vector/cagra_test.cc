@@ -247,9 +247,9 @@ TEST(CagraTest, ClusteredKnnGraphIsCloseToExact) {
     double min_recall;
   };
   std::vector<Case> cases;
-  cases.push_back({"clustered 10000x32", test_data::ClusteredVectors(10000, 32, 31), 10000, 32, 0.95});
-  auto fm = test_data::ReadFashionMnist("train-images-idx3-ubyte.gz", 6000);
-  if (!fm.empty()) cases.push_back({"Fashion-MNIST 6000", std::move(fm), 6000, 784, 0.95});
+  cases.push_back({"clustered 6000x32", test_data::ClusteredVectors(6000, 32, 31), 6000, 32, 0.95});
+  auto fm = test_data::ReadFashionMnist("train-images-idx3-ubyte.gz", 4000);
+  if (!fm.empty()) cases.push_back({"Fashion-MNIST 4000", std::move(fm), 4000, 784, 0.95});
   constexpr size_t k = 32;
   for (const auto& c : cases) {
     for (Metric m : {Metric::kL2, Metric::kCosine, Metric::kIP}) {
@@ -264,7 +264,7 @@ TEST(CagraTest, ClusteredKnnGraphIsCloseToExact) {
       std::printf("%s %s: %zu clusters, %zu probes, kNN recall %.4f, %.3f of the pairs\n", c.name,
                   MetricName(m), stats.clusters, stats.probes, recall, share);
       EXPECT_GE(recall, m == Metric::kIP ? c.min_recall - 0.1 : c.min_recall);
-      EXPECT_LT(share, 0.5);  // not every pair (at these sizes the probed union is large)
+      EXPECT_LT(share, 0.6);  // not every pair (at these small sizes the probed union is large)
       for (size_t x = 0; x < c.n; ++x) {
         std::set<uint32_t> seen;
         for (size_t e = 0; e < k; ++e) {
