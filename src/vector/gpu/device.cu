@@ -21,54 +21,15 @@
 
 #include "common/cuda_probe.h"
 #include "vector/gpu/device.h"
+#include "vector/gpu/device_internal.cuh"
 #include "vector/internal.h"
 
 namespace skyway::vector::gpu {
 namespace {
 
-constexpr float kInf = 3.402823466e+38F;
-constexpr uint32_t kNone = 0xFFFFFFFFu;
-constexpr int kThreads = 256;
 constexpr size_t kQueryTile = 8192;
 constexpr size_t kBaseTile = 8192;
 constexpr size_t kMaxK = 1024;
-
-#define CUDA_OR_RETURN(expr)                                                                     \
-  do {                                                                                           \
-    cudaError_t err_ = (expr);                                                                   \
-    if (err_ != cudaSuccess) {                                                                   \
-      return Status::Internal(std::string("CUDA: ") + #expr + ": " + cudaGetErrorString(err_)); \
-    }                                                                                            \
-  } while (0)
-
-#define CUBLAS_OR_RETURN(expr)                                                              \
-  do {                                                                                      \
-    cublasStatus_t st_ = (expr);                                                            \
-    if (st_ != CUBLAS_STATUS_SUCCESS) {                                                     \
-      return Status::Internal(std::string("cuBLAS: ") + #expr + " failed (" +              \
-                              std::to_string(static_cast<int>(st_)) + ")");                 \
-    }                                                                                       \
-  } while (0)
-
-// Device memory freed on scope exit.
-template <typename T>
-class DeviceArray {
- public:
-  DeviceArray() = default;
-  ~DeviceArray() {
-    if (ptr_ != nullptr) cudaFree(ptr_);
-  }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  Status Allocate(size_t count) {
-    CUDA_OR_RETURN(cudaMalloc(reinterpret_cast<void**>(&ptr_), std::max<size_t>(count, 1) * sizeof(T)));
-    return Status::Ok();
-  }
-  T* get() const { return ptr_; }
-
- private:
-  T* ptr_ = nullptr;
-};
 
 // cuBLAS is opened on first use rather than linked: libcublasLt alone is over 500 MB, and
 // every `skyway` command (a server, a cp) would map and relocate it at start.
@@ -118,71 +79,6 @@ class Blas {
   cublasHandle_t handle_ = nullptr;
 };
 
-size_t NextPow2(size_t v) {
-  size_t p = 1;
-  while (p < v) p <<= 1;
-  return p;
-}
-
-enum MetricCode : int { kL2 = 0, kIP = 1, kCos = 2 };
-int CodeOf(Metric m) { return m == Metric::kL2 ? kL2 : m == Metric::kIP ? kIP : kCos; }
-
-// ---- kernels -------------------------------------------------------------------------------
-
-// Per row: squared norm (L2) or inverse norm (COSINE).
-__global__ void RowNorms(const float* v, size_t n, size_t dim, int metric, float* out) {
-  for (size_t row = blockIdx.x * blockDim.x + threadIdx.x; row < n; row += gridDim.x * blockDim.x) {
-    const float* x = v + row * dim;
-    float s = 0;
-    for (size_t i = 0; i < dim; ++i) s += x[i] * x[i];
-    out[row] = metric == kL2 ? s : (s > 0 ? rsqrtf(s) : 0.0F);
-  }
-}
-
-__device__ bool Before(float da, uint32_t ia, float db, uint32_t ib) {
-  return da < db || (da == db && ia < ib);
-}
-
-// A block-wide bitonic sort of m (a power of two) entries in shared memory, ascending by
-// order.Greater(a, b) (entry a belongs after entry b); order.Swap(a, b) exchanges them.
-template <typename Order>
-__device__ void BitonicSort(Order order, int m) {
-  for (int size = 2; size <= m; size <<= 1) {
-    for (int stride = size >> 1; stride > 0; stride >>= 1) {
-      __syncthreads();
-      for (int t = threadIdx.x; t < m / 2; t += blockDim.x) {
-        const int lo = 2 * stride * (t / stride) + (t % stride);
-        const int hi = lo + stride;
-        if (order.Greater(lo, hi) == ((lo & size) == 0)) order.Swap(lo, hi);
-      }
-    }
-  }
-  __syncthreads();
-}
-
-struct ByDistanceThenId {  // (distance, id) pairs
-  float* d;
-  uint32_t* id;
-  __device__ bool Greater(int a, int b) const { return Before(d[b], id[b], d[a], id[a]); }
-  __device__ void Swap(int a, int b) const {
-    const float td = d[a];
-    d[a] = d[b];
-    d[b] = td;
-    const uint32_t ti = id[a];
-    id[a] = id[b];
-    id[b] = ti;
-  }
-};
-
-struct ByKey {
-  uint32_t* key;
-  __device__ bool Greater(int a, int b) const { return key[b] < key[a]; }
-  __device__ void Swap(int a, int b) const {
-    const uint32_t t = key[a];
-    key[a] = key[b];
-    key[b] = t;
-  }
-};
 
 // dots: tq x tc row-major (query row, base column). Merges the tile into each query row's
 // running top (tq x k2, ascending). base_norm and query_norm point at the tile's first column and
@@ -314,145 +210,6 @@ __global__ void DetourPrune(const uint32_t* knn, uint32_t n, int k, int degree, 
   }
 }
 
-
-// ---- CAGRA search ------------------------------------------------------------------------
-
-constexpr int kSearchThreads = 256;
-constexpr size_t kMaxSearchDim = 4096;
-constexpr size_t kMaxItopk = 512;
-
-__device__ uint64_t MixSeed(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
-// Scores the candidate ids in cand_i[0..count) (kNone: skip) into cand_d, a warp per candidate.
-__device__ void ScoreCandidates(const float* vectors, const float* inv_norms, size_t dim,
-                                int metric, const float* query, const uint32_t* cand_i,
-                                float* cand_d, int count) {
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
-  for (int c = warp; c < count; c += warps) {
-    const uint32_t row = cand_i[c];
-    float acc = 0;
-    if (row != kNone) {
-      const float* x = vectors + static_cast<size_t>(row) * dim;
-      for (size_t i = lane; i < dim; i += 32) {
-        const float v = x[i];
-        acc += metric == kL2 ? (v - query[i]) * (v - query[i]) : v * query[i];
-      }
-    }
-    for (int off = 16; off > 0; off >>= 1) acc += __shfl_down_sync(0xFFFFFFFFu, acc, off);
-    if (lane == 0) {
-      cand_d[c] = row == kNone ? kInf
-                  : metric == kL2 ? acc
-                  : metric == kIP ? -acc
-                                  : -acc * inv_norms[row];
-    }
-  }
-  __syncthreads();
-}
-
-// row, or kNone when this query's walk has reached it before (then marks it).
-__device__ uint32_t FirstVisit(uint32_t* seen, uint32_t row) {
-  const uint32_t bit = 1u << (row & 31);
-  return (atomicOr(&seen[row >> 5], bit) & bit) ? kNone : row;
-}
-
-// One block per query. Shared: the query, and m = pow2(itopk + width * degree) (distance, id)
-// pairs: [0, itopk) the sorted list (id's top bit: explored), [itopk, m) this round's candidates.
-__global__ void CagraSearchKernel(const uint32_t* graph, uint32_t n, int degree,
-                                  const float* vectors, const float* inv_norms, size_t dim,
-                                  int metric, const float* queries, int itopk, int width,
-                                  int max_iterations, int seeds, uint64_t seed, size_t query_base, int m,
-                                  uint32_t* visited, size_t visited_words, int k,
-                                  uint32_t* out_i, float* out_d) {
-  extern __shared__ unsigned char smem[];
-  float* query = reinterpret_cast<float*>(smem);
-  float* d = query + dim;
-  uint32_t* id = reinterpret_cast<uint32_t*>(d + m);
-  __shared__ uint32_t parents[64];
-  __shared__ int parent_count;
-  const int q = blockIdx.x;
-  uint32_t* seen = visited + static_cast<size_t>(q) * visited_words;
-  for (size_t i = threadIdx.x; i < dim; i += blockDim.x) query[i] = queries[static_cast<size_t>(q) * dim + i];
-  for (int t = threadIdx.x; t < m; t += blockDim.x) {
-    d[t] = kInf;
-    id[t] = kNone;
-  }
-  __syncthreads();
-  // Seeds, a round of (m - itopk) at a time, each merged into the list.
-  const int room = m - itopk;
-  for (int first = 0; first < seeds; first += room) {
-    for (int t = threadIdx.x; t < room; t += blockDim.x) {
-      uint32_t row = kNone;
-      if (first + t < seeds) {
-        row = FirstVisit(seen, static_cast<uint32_t>(
-                                   MixSeed(seed + (query_base + q) * 1000003u + first + t) % n));
-      }
-      id[itopk + t] = row;
-    }
-    __syncthreads();
-    ScoreCandidates(vectors, inv_norms, dim, metric, query, id + itopk, d + itopk, room);
-    BitonicSort(ByDistanceThenId{d, id}, m);
-  }
-  for (int iteration = 0; iteration < max_iterations; ++iteration) {
-    if (threadIdx.x == 0) {  // the best `width` unexplored entries
-      parent_count = 0;
-      for (int t = 0; t < itopk && parent_count < width; ++t) {
-        if (id[t] == kNone || (id[t] & 0x80000000u)) continue;
-        parents[parent_count++] = id[t];
-        id[t] |= 0x80000000u;
-      }
-    }
-    __syncthreads();
-    if (parent_count == 0) break;
-    for (int t = threadIdx.x; t < room; t += blockDim.x) {
-      uint32_t row = kNone;
-      const int p = t / degree;
-      if (p < parent_count) row = FirstVisit(seen, graph[static_cast<size_t>(parents[p]) * degree + t % degree]);
-      id[itopk + t] = row;
-    }
-    __syncthreads();
-    ScoreCandidates(vectors, inv_norms, dim, metric, query, id + itopk, d + itopk, room);
-    // Explored marks would disturb the id tie-break only among equal distances; sort with them.
-    BitonicSort(ByDistanceThenId{d, id}, m);
-  }
-  for (int t = threadIdx.x; t < k; t += blockDim.x) {
-    const uint32_t row = id[t];
-    out_i[static_cast<size_t>(q) * k + t] = row == kNone ? kNone : (row & 0x7FFFFFFFu);
-    out_d[static_cast<size_t>(q) * k + t] = d[t];
-  }
-}
-
-// ---- host side -----------------------------------------------------------------------------
-
-// vectors on the device: the caller's when they already are, else a copy.
-class DeviceRows {
- public:
-  Status From(const float* host_or_device, size_t count) {
-    cudaPointerAttributes attr{};
-    if (cudaPointerGetAttributes(&attr, host_or_device) == cudaSuccess &&
-        attr.type == cudaMemoryTypeDevice) {
-      ptr_ = host_or_device;
-      return Status::Ok();
-    }
-    cudaGetLastError();  // clear a failed query of an unregistered host pointer
-    RETURN_IF_ERROR(copy_.Allocate(count));
-    CUDA_OR_RETURN(cudaMemcpy(copy_.get(), host_or_device, count * sizeof(float), cudaMemcpyDefault));
-    ptr_ = copy_.get();
-    return Status::Ok();
-  }
-  const float* get() const { return ptr_; }
-
- private:
-  const float* ptr_ = nullptr;
-  DeviceArray<float> copy_;
-};
-
-Status NoDevice() { return Status(Code::kFailedPrecondition, "", "no CUDA device: " + Describe()); }
-
 Status CheckFits(uint64_t need) {
   size_t free_bytes = 0, total = 0;
   CUDA_OR_RETURN(cudaMemGetInfo(&free_bytes, &total));
@@ -464,9 +221,6 @@ Status CheckFits(uint64_t need) {
   return Status::Ok();
 }
 
-int GridFor(size_t count) {
-  return static_cast<int>(std::min<size_t>(65535, std::max<size_t>(1, (count + kThreads - 1) / kThreads)));
-}
 
 // BlockTopK on the device: per (query tile, base tile) pair a cuBLAS GEMM of dot products, then
 // SelectTopK merges the tile into the running top of each query row (all of the block's rows
@@ -740,88 +494,6 @@ Result<std::vector<std::vector<Hit>>> BruteForce(Metric metric, const float* vec
       if (id == kNone) break;
       const float d = dist[i * kk + e];
       results[i].push_back({static_cast<int64_t>(id), metric == Metric::kL2 ? d : -d});
-    }
-  }
-  return results;
-}
-
-Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t* graph, size_t n,
-                                                  size_t degree, const float* vectors, size_t dim,
-                                                  const float* queries, size_t nq, size_t k,
-                                                  size_t itopk, size_t search_width,
-                                                  size_t max_iterations, uint64_t seed) {
-  if (!Available()) return NoDevice();
-  std::vector<std::vector<Hit>> results(nq);
-  if (n == 0 || nq == 0 || k == 0 || degree == 0) return results;
-  const size_t list = NextPow2(std::max(itopk, k));
-  const size_t width = std::min<size_t>(std::max<size_t>(search_width, 1), 64);
-  if (dim > kMaxSearchDim || list > kMaxItopk || n >= 0x80000000u) {
-    return Status::Invalid("GPU CAGRA search: dim <= 4096, itopk <= 512 and n < 2^31 only");
-  }
-  const size_t m = NextPow2(list + width * degree);
-  // The list and this round's candidates live in shared memory: refuse before copying anything
-  // when they cannot (the caller then searches on the CPU).
-  const size_t shared = dim * sizeof(float) + m * (sizeof(float) + sizeof(uint32_t));
-  int shared_optin = 0;
-  CUDA_OR_RETURN(cudaDeviceGetAttribute(&shared_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
-  cudaFuncAttributes attributes{};
-  CUDA_OR_RETURN(cudaFuncGetAttributes(&attributes, CagraSearchKernel));
-  if (shared + attributes.sharedSizeBytes > static_cast<size_t>(shared_optin)) {
-    return Status::Invalid("GPU CAGRA search: itopk + search_width x graph_degree needs " +
-                           std::to_string(shared >> 10) + " KiB of shared memory, the device has " +
-                           std::to_string(shared_optin >> 10) + " KiB");
-  }
-  CUDA_OR_RETURN(cudaFuncSetAttribute(CagraSearchKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                      static_cast<int>(shared)));
-  const size_t iterations = max_iterations > 0 ? max_iterations : 2 * (list / width) + 16;
-  const size_t seeds = std::min(n, std::max(width * degree, 4 * list));
-  const size_t words = (n + 31) / 32;
-  const size_t batch = std::max<size_t>(1, std::min<size_t>(nq, (size_t{1} << 30) / (words * 4)));
-  const int metric_code = CodeOf(metric);
-  DeviceRows base, q_rows;
-  RETURN_IF_ERROR(base.From(vectors, n * dim));
-  std::vector<float> normalized;
-  if (metric == Metric::kCosine) {  // as the CPU search: the query normalized
-    normalized = internal::NormalizedCopy(queries, nq, dim);
-    queries = normalized.data();
-  }
-  RETURN_IF_ERROR(q_rows.From(queries, nq * dim));
-  DeviceArray<uint32_t> dev_graph, visited, out_i;
-  DeviceArray<float> inv_norms, out_d;
-  const uint32_t* graph_on_device = graph;
-  if (!IsDevicePointer(graph)) {
-    RETURN_IF_ERROR(dev_graph.Allocate(n * degree));
-    CUDA_OR_RETURN(cudaMemcpy(dev_graph.get(), graph, n * degree * sizeof(uint32_t), cudaMemcpyHostToDevice));
-    graph_on_device = dev_graph.get();
-  }
-  RETURN_IF_ERROR(inv_norms.Allocate(n));
-  if (metric == Metric::kCosine) {
-    const int grid = static_cast<int>(std::min<size_t>(65535, (n + kThreads - 1) / kThreads));
-    RowNorms<<<grid, kThreads>>>(base.get(), n, dim, metric_code, inv_norms.get());
-  }
-  RETURN_IF_ERROR(visited.Allocate(batch * words));
-  RETURN_IF_ERROR(out_i.Allocate(batch * k));
-  RETURN_IF_ERROR(out_d.Allocate(batch * k));
-  std::vector<uint32_t> ids(batch * k);
-  std::vector<float> dist(batch * k);
-  for (size_t q0 = 0; q0 < nq; q0 += batch) {
-    const size_t count = std::min(batch, nq - q0);
-    CUDA_OR_RETURN(cudaMemset(visited.get(), 0, count * words * sizeof(uint32_t)));
-    CagraSearchKernel<<<static_cast<unsigned>(count), kSearchThreads, shared>>>(
-        graph_on_device, static_cast<uint32_t>(n), static_cast<int>(degree), base.get(),
-        inv_norms.get(), dim, metric_code, q_rows.get() + q0 * dim, static_cast<int>(list),
-        static_cast<int>(width), static_cast<int>(iterations), static_cast<int>(seeds), seed, q0,
-        static_cast<int>(m), visited.get(), words, static_cast<int>(k), out_i.get(), out_d.get());
-    CUDA_OR_RETURN(cudaGetLastError());
-    CUDA_OR_RETURN(cudaMemcpy(ids.data(), out_i.get(), count * k * sizeof(uint32_t), cudaMemcpyDeviceToHost));
-    CUDA_OR_RETURN(cudaMemcpy(dist.data(), out_d.get(), count * k * sizeof(float), cudaMemcpyDeviceToHost));
-    for (size_t i = 0; i < count; ++i) {
-      for (size_t e = 0; e < k; ++e) {
-        const uint32_t row = ids[i * k + e];
-        if (row == kNone) break;
-        const float dd = dist[i * k + e];
-        results[q0 + i].push_back({static_cast<int64_t>(row), metric == Metric::kL2 ? dd : -dd});
-      }
     }
   }
   return results;
