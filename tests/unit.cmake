@@ -21,6 +21,9 @@ skyway_unit_test(vectordb_test ${CMAKE_CURRENT_SOURCE_DIR}/vectordb/filter_test.
 target_link_libraries(vectordb_test PRIVATE skyway_vectordb)
 skyway_unit_test(cagra_test ${CMAKE_CURRENT_SOURCE_DIR}/vector/cagra_test.cc)
 target_link_libraries(cagra_test PRIVATE skyway_vector)
+# The GPU kernels on the CPU emulation (cuda_emu.h): no device needed, so label unit.
+skyway_unit_test(kernels_test ${CMAKE_CURRENT_SOURCE_DIR}/vector/kernels_test.cc)
+target_link_libraries(kernels_test PRIVATE skyway_vector)
 # GPU kernels against the CPU reference: label gpu, and every test skips without a device.
 add_executable(gpu_test ${CMAKE_CURRENT_SOURCE_DIR}/vector/gpu_test.cc)
 target_link_libraries(gpu_test PRIVATE skyway_vector GTest::gtest GTest::gtest_main)

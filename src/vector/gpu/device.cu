@@ -22,6 +22,7 @@
 #include "common/cuda_probe.h"
 #include "vector/gpu/device.h"
 #include "vector/gpu/device_internal.cuh"
+#include "vector/gpu/kernels_knn.cuh"
 #include "vector/internal.h"
 
 namespace skyway::vector::gpu {
@@ -79,137 +80,6 @@ class Blas {
   cublasHandle_t handle_ = nullptr;
 };
 
-
-// dots: tq x tc row-major (query row, base column). Merges the tile into each query row's
-// running top (tq x k2, ascending). base_norm and query_norm point at the tile's first column and
-// row; base_id and query_id are their row numbers in the input (ids, self exclusion).
-__global__ void SelectTopK(const float* dots, int tq, int tc, const float* base_norm,
-                           uint32_t base_id, const float* query_norm, uint32_t query_id,
-                           int metric, bool exclude_self, float* top_d, uint32_t* top_i, int k2) {
-  extern __shared__ unsigned char smem[];
-  float* sd = reinterpret_cast<float*>(smem);
-  uint32_t* si = reinterpret_cast<uint32_t*>(sd + 2 * k2);
-  const int row = blockIdx.x;
-  if (row >= tq) return;
-  const float* in = dots + static_cast<size_t>(row) * tc;
-  const uint32_t query = query_id + static_cast<uint32_t>(row);
-  const float qn = query_norm != nullptr ? query_norm[row] : 0.0F;
-  for (int t = threadIdx.x; t < k2; t += blockDim.x) {
-    sd[t] = top_d[static_cast<size_t>(row) * k2 + t];
-    si[t] = top_i[static_cast<size_t>(row) * k2 + t];
-  }
-  __syncthreads();
-  for (int start = 0; start < tc; start += k2) {
-    const float worst = sd[k2 - 1];
-    const uint32_t worst_id = si[k2 - 1];
-    int better = 0;
-    for (int t = threadIdx.x; t < k2; t += blockDim.x) {
-      const int j = start + t;
-      float dist = kInf;
-      uint32_t id = kNone;
-      if (j < tc) {
-        const float dot = in[j];
-        if (metric == kL2) {
-          dist = fmaxf(base_norm[j] + qn - 2.0F * dot, 0.0F);
-        } else if (metric == kIP) {
-          dist = -dot;
-        } else {
-          dist = -dot * base_norm[j] * qn;
-        }
-        id = base_id + static_cast<uint32_t>(j);
-        if (exclude_self && id == query) {
-          dist = kInf;
-          id = kNone;
-        }
-      }
-      sd[k2 + t] = dist;
-      si[k2 + t] = id;
-      if (Before(dist, id, worst, worst_id)) better = 1;
-    }
-    if (!__syncthreads_or(better)) continue;
-    BitonicSort(ByDistanceThenId{sd, si}, 2 * k2);
-  }
-  __syncthreads();
-  for (int t = threadIdx.x; t < k2; t += blockDim.x) {
-    top_d[static_cast<size_t>(row) * k2 + t] = sd[t];
-    top_i[static_cast<size_t>(row) * k2 + t] = si[t];
-  }
-}
-
-__global__ void Gather(const float* src, const uint32_t* rows, size_t count, size_t dim, float* dst) {
-  const size_t total = count * dim;
-  for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
-    dst[i] = src[static_cast<size_t>(rows[i / dim]) * dim + i % dim];
-  }
-}
-
-__global__ void FillTop(float* d, uint32_t* id, size_t count) {
-  for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < count; i += gridDim.x * blockDim.x) {
-    d[i] = kInf;
-    id[i] = kNone;
-  }
-}
-
-__device__ uint32_t HashSlot(uint32_t v, uint32_t mask) { return (v * 2654435761u) & mask; }
-
-// One block per row x: counts detours of x's k edges and writes the `degree` with the fewest
-// (ties by rank). Shared: hash keys and ranks (table), the list, the counts, the sort keys.
-__global__ void DetourPrune(const uint32_t* knn, uint32_t n, int k, int degree, int table, int k2,
-                            uint32_t* out) {
-  extern __shared__ uint32_t s[];
-  uint32_t* hkey = s;
-  uint32_t* hval = hkey + table;
-  uint32_t* list = hval + table;
-  uint32_t* det = list + k;
-  uint32_t* keys = det + k;
-  const uint32_t mask = static_cast<uint32_t>(table - 1);
-  for (uint32_t x = blockIdx.x; x < n; x += gridDim.x) {
-    for (int t = threadIdx.x; t < table; t += blockDim.x) {
-      hkey[t] = kNone;
-      hval[t] = kNone;
-    }
-    for (int t = threadIdx.x; t < k; t += blockDim.x) {
-      list[t] = knn[static_cast<size_t>(x) * k + t];
-      det[t] = 0;
-    }
-    __syncthreads();
-    for (int t = threadIdx.x; t < k; t += blockDim.x) {
-      const uint32_t y = list[t];
-      uint32_t h = HashSlot(y, mask);
-      for (;;) {
-        const uint32_t prev = atomicCAS(&hkey[h], kNone, y);
-        if (prev == kNone || prev == y) {
-          atomicMin(&hval[h], static_cast<uint32_t>(t));
-          break;
-        }
-        h = (h + 1) & mask;
-      }
-    }
-    __syncthreads();
-    const int pairs = k * k;
-    for (int p = threadIdx.x; p < pairs; p += blockDim.x) {
-      const int i = p / k, r = p % k;
-      const uint32_t y = knn[static_cast<size_t>(list[i]) * k + r];
-      uint32_t h = HashSlot(y, mask);
-      while (hkey[h] != kNone) {
-        if (hkey[h] == y) {
-          const uint32_t j = hval[h];
-          if (static_cast<uint32_t>(max(i, r)) < j) atomicAdd(&det[j], 1u);
-          break;
-        }
-        h = (h + 1) & mask;
-      }
-    }
-    __syncthreads();
-    for (int t = threadIdx.x; t < k2; t += blockDim.x) keys[t] = t < k ? det[t] * 2048u + t : kNone;
-    BitonicSort(ByKey{keys}, k2);
-    for (int e = threadIdx.x; e < degree; e += blockDim.x) {
-      out[static_cast<size_t>(x) * degree + e] = list[keys[e] & 2047u];
-    }
-    __syncthreads();
-  }
-}
-
 Status CheckFits(uint64_t need) {
   size_t free_bytes = 0, total = 0;
   CUDA_OR_RETURN(cudaMemGetInfo(&free_bytes, &total));
@@ -220,7 +90,6 @@ Status CheckFits(uint64_t need) {
   }
   return Status::Ok();
 }
-
 
 // BlockTopK on the device: per (query tile, base tile) pair a cuBLAS GEMM of dot products, then
 // SelectTopK merges the tile into the running top of each query row (all of the block's rows
@@ -260,7 +129,7 @@ class DeviceBlockTopK final : public BlockTopK {
     if (nb == 0 || nq_ == 0) return Status::Ok();
     if (metric_ != kIP) RowNorms<<<GridFor(nb), kThreads>>>(base, nb, dim_, metric_, base_norm_.get());
     const float one = 1.0F, zero = 0.0F;
-    const size_t shared = 2 * k2_ * (sizeof(float) + sizeof(uint32_t));
+    const size_t shared = SelectTopKSharedBytes(k2_);
     for (size_t q0 = 0; q0 < nq_; q0 += kQueryTile) {
       const size_t tq = std::min(kQueryTile, nq_ - q0);
       for (size_t c0 = 0; c0 < nb; c0 += kBaseTile) {
@@ -322,7 +191,7 @@ Status PruneOnDevice(const uint32_t* knn_device, size_t n, size_t k, size_t degr
   const size_t k2 = NextPow2(k), table = 2 * k2;
   DeviceArray<uint32_t> out;
   RETURN_IF_ERROR(out.Allocate(n * degree));
-  const size_t shared = (2 * table + 2 * k + k2) * sizeof(uint32_t);
+  const size_t shared = DetourPruneSharedBytes(k, k2, table);
   const unsigned grid = static_cast<unsigned>(std::min<size_t>(n, 1 << 20));
   DetourPrune<<<grid, kThreads, shared>>>(knn_device, static_cast<uint32_t>(n), static_cast<int>(k),
                                           static_cast<int>(degree), static_cast<int>(table),
