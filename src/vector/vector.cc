@@ -8,6 +8,7 @@
 #include <cstring>
 #include <thread>
 
+#include "vector/gpu/device.h"
 #include "vector/internal.h"
 
 namespace skyway::vector {
@@ -280,6 +281,14 @@ Result<std::unique_ptr<Index>> BuildIndex(const IndexSpec& spec, const float* ve
   RETURN_IF_ERROR(ValidateSpec(spec, dim));
   if (vectors == nullptr && n > 0) return Status::Invalid("BuildIndex: vectors is null");
   ASSIGN_OR_RETURN(IndexType type, internal::ParseIndexType(spec.type));
+  if (!gpu::IsDevicePointer(vectors)) {  // rows in device memory: the kNN graph says (gpu_index.cc)
+    for (size_t i = 0; i < n * dim; ++i) {
+      if (!std::isfinite(vectors[i])) {
+        return Status::Invalid("BuildIndex: row " + std::to_string(i / dim) + " has a component that is not finite (" +
+                               std::to_string(vectors[i]) + ")");
+      }
+    }
+  }
   switch (type) {
     case IndexType::kFlat:
       return std::unique_ptr<Index>(new FlatIndex(spec, vectors, n, dim));

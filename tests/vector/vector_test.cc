@@ -160,6 +160,21 @@ TEST(VectorTest, BadParamsAreInvalidArgument) {
   EXPECT_NE(too_few.status().message().find("nlist"), std::string::npos);
 }
 
+TEST(VectorTest, NonFiniteVectorsAreRefusedByEveryBuild) {
+  // A NaN or an infinity has no distance to anything: every index type refuses the rows (named)
+  // rather than build a graph or lists around them.
+  for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+    std::vector<float> v = ClusteredVectors(300, 8, 4);
+    v[123 * 8 + 5] = bad;
+    for (const char* type : {"FLAT", "IVF_FLAT", "IVF_PQ", "HNSW", "GPU_CAGRA", "GPU_BRUTE_FORCE"}) {
+      SCOPED_TRACE(type);
+      auto index = BuildIndex(Spec(type, Metric::kL2, {{"nlist", "4"}, {"m", "4"}}), v.data(), 300, 8);
+      ASSERT_EQ(index.status().code(), Code::kInvalidArgument);
+      EXPECT_NE(index.status().message().find("row 123"), std::string::npos) << index.status().ToString();
+    }
+  }
+}
+
 TEST_F(VectorIndexTest, BadSearchParamsAreInvalidArgument) {
   EXPECT_EQ(Get("HNSW", Metric::kL2)
                 .Search(queries_->data(), 1, kK, {{"ef", "abc"}}, nullptr)

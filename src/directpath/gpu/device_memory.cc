@@ -45,6 +45,10 @@ Allocation AllocationOf(const void* p) {
     void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     return lib != nullptr ? reinterpret_cast<GetRange>(dlsym(lib, "cuMemGetAddressRange_v2")) : nullptr;
   }();
+  // The driver API needs a current context on this thread, which the runtime makes only once
+  // the thread has called it (a registration thread may not have): cudaFree(nullptr) does.
+  cudaFree(nullptr);
+  cudaGetLastError();
   CUdeviceptr start = 0;
   size_t size = 0;
   if (get_range == nullptr || get_range(&start, &size, reinterpret_cast<CUdeviceptr>(p)) != CUDA_SUCCESS) {

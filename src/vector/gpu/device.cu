@@ -30,7 +30,10 @@ namespace {
 
 constexpr size_t kQueryTile = 8192;
 constexpr size_t kBaseTile = 8192;
-constexpr size_t kMaxK = 1024;
+constexpr size_t kMaxK = kMaxDeviceTopK;
+// cuBLAS's handle and workspace (NVIDIA suggests a 32 MiB workspace on Hopper), and the lazily
+// loaded kernels: device memory a plan must leave free besides its own arrays.
+constexpr uint64_t kBlasAllowance = uint64_t{64} << 20;
 
 // cuBLAS is opened on first use rather than linked: libcublasLt alone is over 500 MB, and
 // every `skyway` command (a server, a cp) would map and relocate it at start.
@@ -188,6 +191,7 @@ Result<std::unique_ptr<DeviceBlockTopK>> MakeBlockTopK(Metric metric, size_t dim
 }
 
 Status PruneOnDevice(const uint32_t* knn_device, size_t n, size_t k, size_t degree, uint32_t* out_host) {
+  if (n == 0) return Status::Ok();  // a grid of no blocks is an invalid launch
   const size_t k2 = NextPow2(k), table = 2 * k2;
   DeviceArray<uint32_t> out;
   RETURN_IF_ERROR(out.Allocate(n * degree));
@@ -285,7 +289,7 @@ uint64_t FreeBytes() {
 uint64_t BlockTopKBytes(size_t dim, size_t k, size_t max_queries, size_t max_base) {
   (void)dim;
   const uint64_t k2 = NextPow2(k);
-  return (uint64_t{max_queries} + max_base) * sizeof(float) +
+  return kBlasAllowance + (uint64_t{max_queries} + max_base) * sizeof(float) +
          uint64_t{std::min(max_queries, kQueryTile)} * std::min(max_base, kBaseTile) * sizeof(float) +
          uint64_t{max_queries} * k2 * (sizeof(float) + sizeof(uint32_t));
 }
@@ -346,7 +350,8 @@ Result<std::vector<std::vector<Hit>>> BruteForce(Metric metric, const float* vec
   if (!Available()) return NoDevice();
   std::vector<std::vector<Hit>> results(nq);
   if (n == 0 || nq == 0 || k == 0) return results;
-  const size_t kk = std::min({k, n, kMaxK});
+  const size_t kk = std::min(k, n);
+  if (kk > kMaxK) return Status::Invalid("GPU top-k keeps at most 1024 rows, " + std::to_string(kk) + " were asked");
   RETURN_IF_ERROR(CheckFits(BlockTopKBytes(dim, kk, nq, n) + (uint64_t{n} + nq) * dim * sizeof(float)));
   DeviceRows base, q;
   RETURN_IF_ERROR(base.From(vectors, n * dim));

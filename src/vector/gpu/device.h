@@ -73,8 +73,11 @@ Result<std::vector<uint32_t>> KnnGraph(Metric metric, const float* vectors, size
 Result<std::vector<uint32_t>> PruneByDetours(const uint32_t* knn, size_t n, size_t k_init,
                                              size_t degree);
 
+// The largest k the device's top-k selection keeps (kNN graphs, GPU_BRUTE_FORCE).
+constexpr size_t kMaxDeviceTopK = 1024;
+
 // Exact top-k of nq queries against n rows, on the device (GPU_BRUTE_FORCE). Scores as
-// vector.h says.
+// vector.h says. REQUIRES (else kInvalidArgument): min(k, n) <= kMaxDeviceTopK.
 Result<std::vector<std::vector<Hit>>> BruteForce(Metric metric, const float* vectors, size_t n,
                                                  size_t dim, const float* queries, size_t nq,
                                                  size_t k);

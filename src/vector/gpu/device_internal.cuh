@@ -18,12 +18,20 @@ namespace skyway::vector::gpu {
 
 constexpr int kThreads = 256;
 
-#define CUDA_OR_RETURN(expr)                                                                     \
-  do {                                                                                           \
-    cudaError_t err_ = (expr);                                                                   \
-    if (err_ != cudaSuccess) {                                                                   \
-      return Status::Internal(std::string("CUDA: ") + #expr + ": " + cudaGetErrorString(err_)); \
-    }                                                                                            \
+// A failed call's error is also cleared from the thread's last error (else the next launch check
+// would report it again); out of memory is kResourceExhausted, which the callers answer by
+// streaming or by searching on the CPU.
+inline Status CudaStatus(const char* expr, cudaError_t err) {
+  cudaGetLastError();
+  std::string message = std::string("CUDA: ") + expr + ": " + cudaGetErrorString(err);
+  if (err == cudaErrorMemoryAllocation) return Status(Code::kResourceExhausted, "", message);
+  return Status::Internal(message);
+}
+
+#define CUDA_OR_RETURN(expr)                                  \
+  do {                                                        \
+    cudaError_t err_ = (expr);                                \
+    if (err_ != cudaSuccess) return CudaStatus(#expr, err_); \
   } while (0)
 
 #define CUBLAS_OR_RETURN(expr)                                                              \

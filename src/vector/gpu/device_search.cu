@@ -21,6 +21,23 @@ constexpr int kSearchThreads = 256;
 constexpr size_t kMaxSearchDim = 4096;
 constexpr size_t kMaxItopk = 512;
 
+// The dynamic shared memory a search block may use: the kernel's limit is raised once to all the
+// device allows (the attribute is per function, so setting it per call would race between
+// searches of different sizes on other threads).
+Result<size_t> SearchSharedLimit() {
+  static const Result<size_t> limit = []() -> Result<size_t> {
+    int optin = 0;
+    CUDA_OR_RETURN(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
+    cudaFuncAttributes attributes{};
+    CUDA_OR_RETURN(cudaFuncGetAttributes(&attributes, CagraSearchKernel));
+    const size_t dynamic = static_cast<size_t>(optin) - std::min<size_t>(optin, attributes.sharedSizeBytes);
+    CUDA_OR_RETURN(cudaFuncSetAttribute(CagraSearchKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        static_cast<int>(dynamic)));
+    return dynamic;
+  }();
+  return limit;
+}
+
 }  // namespace
 
 Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t* graph, size_t n,
@@ -40,17 +57,12 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
   // The list and this round's candidates live in shared memory: refuse before copying anything
   // when they cannot (the caller then searches on the CPU).
   const size_t shared = CagraSearchSharedBytes(dim, m);
-  int shared_optin = 0;
-  CUDA_OR_RETURN(cudaDeviceGetAttribute(&shared_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
-  cudaFuncAttributes attributes{};
-  CUDA_OR_RETURN(cudaFuncGetAttributes(&attributes, CagraSearchKernel));
-  if (shared + attributes.sharedSizeBytes > static_cast<size_t>(shared_optin)) {
+  ASSIGN_OR_RETURN(const size_t shared_limit, SearchSharedLimit());
+  if (shared > shared_limit) {
     return Status::Invalid("GPU CAGRA search: itopk + search_width x graph_degree needs " +
                            std::to_string(shared >> 10) + " KiB of shared memory, the device has " +
-                           std::to_string(shared_optin >> 10) + " KiB");
+                           std::to_string(shared_limit >> 10) + " KiB");
   }
-  CUDA_OR_RETURN(cudaFuncSetAttribute(CagraSearchKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                      static_cast<int>(shared)));
   const size_t iterations = max_iterations > 0 ? max_iterations : 2 * (list / width) + 16;
   const size_t seeds = std::min(n, std::max(width * degree, 4 * list));
   const size_t words = (n + 31) / 32;
@@ -74,8 +86,7 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
   }
   RETURN_IF_ERROR(inv_norms.Allocate(n));
   if (metric == Metric::kCosine) {
-    const int grid = static_cast<int>(std::min<size_t>(65535, (n + kThreads - 1) / kThreads));
-    RowNorms<<<grid, kThreads>>>(base.get(), n, dim, metric_code, inv_norms.get());
+    RowNorms<<<GridFor(n), kThreads>>>(base.get(), n, dim, metric_code, inv_norms.get());
   }
   RETURN_IF_ERROR(visited.Allocate(batch * words));
   RETURN_IF_ERROR(out_i.Allocate(batch * k));

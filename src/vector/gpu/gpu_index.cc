@@ -142,7 +142,8 @@ class GpuBruteForceIndex final : public OverCallerVectors {
       return Status(Code::kFailedPrecondition, "",
                     "this GPU_BRUTE_FORCE index was built from GPU memory: load it over host vectors");
     }
-    if (filter == nullptr && gpu::Available() && nq * n_ >= kDeviceMinWork) {
+    if (filter == nullptr && gpu::Available() && nq * n_ >= kDeviceMinWork &&
+        std::min(k, n_) <= gpu::kMaxDeviceTopK) {
       auto on_device = device_.Get({{vectors_, n_ * dim_ * sizeof(float)}});
       const auto* vectors = on_device[0] ? static_cast<const float*>(on_device[0]) : vectors_;
       auto hits = gpu::BruteForce(spec_.metric, vectors, n_, dim_, queries, nq, k);
@@ -214,8 +215,17 @@ Result<Degrees> BuildDegrees(const IndexSpec& spec, size_t n) {
 
 // The search graph from the kNN graph (n x k_init): detour pruning on the device when asked
 // (and it fits), else on the CPU; then the reverse edges.
-std::vector<uint32_t> GraphFromKnn(const std::vector<uint32_t>& knn, size_t n, Degrees d,
-                                   bool device, bool* pruned_on_device) {
+Result<std::vector<uint32_t>> GraphFromKnn(const std::vector<uint32_t>& knn, size_t n, Degrees d,
+                                           bool device, bool* pruned_on_device) {
+  // A row short of neighbours (kNone) means distances that compare with nothing: NaN, from rows
+  // BuildIndex could not check (device memory, streamed blocks).
+  for (size_t i = 0; i < knn.size(); ++i) {
+    if (knn[i] >= n) {
+      return Status::Invalid("GPU_CAGRA: row " + std::to_string(i / d.intermediate) +
+                             " has no nearest neighbours: its distances are not finite (a NaN or "
+                             "infinite component?)");
+    }
+  }
   if (device) {
     auto pruned = gpu::PruneByDetours(knn.data(), n, d.intermediate, d.graph);
     if (pruned.ok()) {
@@ -265,7 +275,7 @@ Result<std::unique_ptr<Index>> BuildCagraIndex(const IndexSpec& spec, const floa
   if (d.graph > 0) {
     ASSIGN_OR_RETURN(std::vector<uint32_t> knn, KnnOf(spec, algo, vectors, n, dim, d.intermediate, device));
     bool on_device = false;
-    graph = GraphFromKnn(knn, n, d, device, &on_device);
+    ASSIGN_OR_RETURN(graph, GraphFromKnn(knn, n, d, device, &on_device));
   }
   // Built from device memory: the index keeps no pointer the CPU cannot read.
   const float* host_vectors = gpu::IsDevicePointer(vectors) ? nullptr : vectors;
@@ -297,7 +307,7 @@ Result<std::unique_ptr<Index>> BuildCagraIndexStreamed(const IndexSpec& spec, si
     }
     const uint64_t prune_bytes = uint64_t{n} * (d.intermediate + d.graph) * sizeof(uint32_t);
     const bool device = options.device && (options.memory_limit == 0 || prune_bytes <= options.memory_limit);
-    graph = GraphFromKnn(knn, n, d, device, &stats->pruned_on_device);
+    ASSIGN_OR_RETURN(graph, GraphFromKnn(knn, n, d, device, &stats->pruned_on_device));
   }
   return std::unique_ptr<Index>(new CagraIndex(spec, nullptr, n, dim, d.graph, std::move(graph)));
 }
