@@ -80,13 +80,22 @@ TEST(KernelsTest, BitonicSortOrdersKeys) {
 struct TopK {
   std::vector<float> d;
   std::vector<uint32_t> id;
+  std::vector<float> qn, bn;  // RowNorms' output
 };
+float Dot(const float* a, const float* b, size_t dim) {
+  float s = 0;
+  for (size_t e = 0; e < dim; ++e) s += a[e] * b[e];
+  return s;
+}
 TopK SelectOnBlocks(Metric metric, const float* q, size_t nq, const float* base, size_t nb,
                     size_t dim, size_t k, size_t tile, bool exclude_self) {
   const int code = CodeFor(metric);
   const size_t k2 = Pow2(k);
-  std::vector<float> qn(nq), bn(nb), dots;
-  TopK top{std::vector<float>(nq * k2), std::vector<uint32_t>(nq * k2)};
+  std::vector<float> dots;
+  TopK top{std::vector<float>(nq * k2), std::vector<uint32_t>(nq * k2), std::vector<float>(nq),
+           std::vector<float>(nb)};
+  std::vector<float>& qn = top.qn;
+  std::vector<float>& bn = top.bn;
   cuda_emu::Launch(2, 32, 0, [&] {
     RowNorms(q, nq, dim, code, qn.data());
     RowNorms(base, nb, dim, code, bn.data());
@@ -96,11 +105,7 @@ TopK SelectOnBlocks(Metric metric, const float* q, size_t nq, const float* base,
     const size_t tc = std::min(tile, nb - c0);
     dots.assign(nq * tc, 0);
     for (size_t i = 0; i < nq; ++i) {
-      for (size_t j = 0; j < tc; ++j) {
-        float s = 0;
-        for (size_t e = 0; e < dim; ++e) s += q[i * dim + e] * base[(c0 + j) * dim + e];
-        dots[i * tc + j] = s;
-      }
+      for (size_t j = 0; j < tc; ++j) dots[i * tc + j] = Dot(&q[i * dim], &base[(c0 + j) * dim], dim);
     }
     cuda_emu::Launch(static_cast<unsigned>(nq), 32, SelectTopKSharedBytes(k2), [&] {
       SelectTopK(dots.data(), static_cast<int>(nq), static_cast<int>(tc), bn.data() + c0,
@@ -112,37 +117,42 @@ TopK SelectOnBlocks(Metric metric, const float* q, size_t nq, const float* base,
 }
 
 TEST(KernelsTest, SelectTopKKeepsTheExactNearestAcrossTiles) {
-  const size_t n = 160, dim = 24, k = 10, k2 = 16;
+  const size_t n = 160, dim = 24;
   const std::vector<float> v = ClusteredVectors(n, dim, 3);
   for (Metric metric : {Metric::kL2, Metric::kIP, Metric::kCosine}) {
-    SCOPED_TRACE(static_cast<int>(metric));
-    // Self-excluded kNN of the set itself (the graph build), tiles of 70 and a partial last one.
-    TopK top = SelectOnBlocks(metric, v.data(), n, v.data(), n, dim, k, 70, true);
-    std::vector<uint32_t> got(n * k);
-    for (size_t x = 0; x < n; ++x) {
-      for (size_t e = 0; e < k; ++e) got[x * k + e] = top.id[x * k2 + e];
-      for (size_t e = 1; e < k2; ++e) {  // the running list stays sorted
-        ASSERT_LE(top.d[x * k2 + e - 1], top.d[x * k2 + e]);
+    // k2 below the block (32 threads: a step overflows the buffer) and above it (several steps
+    // fill it, the last flush is partial).
+    for (size_t k : {size_t{10}, size_t{100}}) {
+      SCOPED_TRACE(std::to_string(static_cast<int>(metric)) + " k=" + std::to_string(k));
+      const size_t k2 = Pow2(k);
+      // Self-excluded kNN of the set itself (the graph build), tiles of 70 and a partial one.
+      TopK top = SelectOnBlocks(metric, v.data(), n, v.data(), n, dim, k, 70, true);
+      for (size_t x = 0; x < n; ++x) {
+        // The same distances the kernel computes, sorted by (distance, row): the running list
+        // must be exactly their first k2.
+        std::vector<std::pair<float, uint32_t>> want;
+        for (size_t y = 0; y < n; ++y) {
+          if (y == x) continue;
+          const float dot = Dot(&v[x * dim], &v[y * dim], dim);
+          const float d = metric == Metric::kL2   ? std::fmax(top.bn[y] + top.qn[x] - 2.0F * dot, 0.0F)
+                          : metric == Metric::kIP ? -dot
+                                                  : -dot * top.bn[y] * top.qn[x];
+          want.push_back({d, static_cast<uint32_t>(y)});
+        }
+        std::sort(want.begin(), want.end());
+        for (size_t e = 0; e < k2; ++e) {
+          ASSERT_EQ(top.id[x * k2 + e], want[e].second) << "row " << x << " rank " << e;
+          ASSERT_EQ(top.d[x * k2 + e], want[e].first) << "row " << x << " rank " << e;
+        }
       }
-      // Distances as the metric defines them (GEMM rounding aside).
-      const uint32_t y = top.id[x * k2];
-      ASSERT_NE(y, x);
-      float want = 0;
-      const float* a = &v[x * dim];
-      const float* b = &v[y * dim];
-      float dot = 0, na = 0, nb = 0;
-      for (size_t e = 0; e < dim; ++e) {
-        dot += a[e] * b[e];
-        na += a[e] * a[e];
-        nb += b[e] * b[e];
-        want += (a[e] - b[e]) * (a[e] - b[e]);
+      // And they are the metric's nearest rows (the norms' formulas aside).
+      std::vector<uint32_t> got(n * k);
+      for (size_t x = 0; x < n; ++x) {
+        for (size_t e = 0; e < k; ++e) got[x * k + e] = top.id[x * k2 + e];
       }
-      if (metric == Metric::kIP) want = -dot;
-      if (metric == Metric::kCosine) want = -dot / std::sqrt(na * nb);
-      ASSERT_NEAR(top.d[x * k2], want, 1e-3F * std::max(1.0F, std::fabs(want)));
+      const std::vector<uint32_t> exact = cagra::ExactKnnGraph(metric, v.data(), n, dim, k);
+      EXPECT_GE(test_data::KnnRecall(got, exact, k), 0.995);
     }
-    const std::vector<uint32_t> exact = cagra::ExactKnnGraph(metric, v.data(), n, dim, k);
-    EXPECT_GE(test_data::KnnRecall(got, exact, k), 0.995);
   }
 }
 

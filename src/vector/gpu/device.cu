@@ -1,10 +1,10 @@
 // The CUDA side of the GPU indexes (see device.h).
 //
 // Exact top-k by GEMM: for a tile of query rows and a tile of base rows, cuBLAS computes the
-// dot products; a selection kernel (one block per query row) turns them into distances and
-// merges them, K2 at a time, into the row's running top-K2 held in shared memory with a bitonic
-// sort; chunks with nothing better than the current K2-th are skipped, which after the first
-// tiles is almost all of them.
+// dot products; a selection kernel (one block per query row) turns them into distances, a
+// block's width at a time, and buffers those better than the row's current K2-th; a full buffer
+// is merged into the running top-K2 (shared memory) with a bitonic sort. After the first tiles
+// almost nothing passes, so a step costs one barrier whatever K is.
 //
 // Detours: one block per row x; x's kNN list goes into a shared-memory hash (row -> rank), the
 // block walks every (i, r) pair of "the r-th neighbour of x's i-th neighbour" and counts the

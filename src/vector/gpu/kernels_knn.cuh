@@ -17,10 +17,17 @@ constexpr size_t SelectTopKSharedBytes(size_t k2) { return 2 * k2 * (sizeof(floa
 // dots: tq x tc row-major (query row, base column). Merges the tile into each query row's
 // running top (tq x k2, ascending). base_norm and query_norm point at the tile's first column and
 // row; base_id and query_id are their row numbers in the input (ids, self exclusion).
+//
+// Shared: the top in [0, k2), a buffer of candidates in [k2, 2 k2). The block scans blockDim
+// columns a step; a column better than the current k2-th claims a buffer slot; a full buffer is
+// sorted into the top (its worse half dropped) and the step's remaining candidates are tested
+// again against the new k2-th. After the first tiles almost nothing passes, and a step costs one
+// barrier whatever k is.
 __global__ void SelectTopK(const float* dots, int tq, int tc, const float* base_norm,
                            uint32_t base_id, const float* query_norm, uint32_t query_id,
                            int metric, bool exclude_self, float* top_d, uint32_t* top_i, int k2) {
   SKYWAY_DYNAMIC_SHARED(unsigned char, smem);
+  __shared__ int buffered;
   float* sd = reinterpret_cast<float*>(smem);
   uint32_t* si = reinterpret_cast<uint32_t*>(sd + 2 * k2);
   const int row = blockIdx.x;
@@ -32,38 +39,54 @@ __global__ void SelectTopK(const float* dots, int tq, int tc, const float* base_
     sd[t] = top_d[static_cast<size_t>(row) * k2 + t];
     si[t] = top_i[static_cast<size_t>(row) * k2 + t];
   }
+  if (threadIdx.x == 0) buffered = 0;
   __syncthreads();
-  for (int start = 0; start < tc; start += k2) {
-    const float worst = sd[k2 - 1];
-    const uint32_t worst_id = si[k2 - 1];
-    int better = 0;
-    for (int t = threadIdx.x; t < k2; t += blockDim.x) {
-      const int j = start + t;
-      float dist = kInf;
-      uint32_t id = kNone;
-      if (j < tc) {
-        const float dot = in[j];
-        if (metric == kL2) {
-          dist = fmaxf(base_norm[j] + qn - 2.0F * dot, 0.0F);
-        } else if (metric == kIP) {
-          dist = -dot;
-        } else {
-          dist = -dot * base_norm[j] * qn;
-        }
-        id = base_id + static_cast<uint32_t>(j);
-        if (exclude_self && id == query) {
-          dist = kInf;
-          id = kNone;
+  for (int start = 0; start < tc; start += blockDim.x) {
+    const int j = start + threadIdx.x;
+    float dist = kInf;
+    uint32_t id = kNone;
+    if (j < tc) {
+      const float dot = in[j];
+      if (metric == kL2) {
+        dist = fmaxf(base_norm[j] + qn - 2.0F * dot, 0.0F);
+      } else if (metric == kIP) {
+        dist = -dot;
+      } else {
+        dist = -dot * base_norm[j] * qn;
+      }
+      id = base_id + static_cast<uint32_t>(j);
+      if (exclude_self && id == query) {
+        dist = kInf;
+        id = kNone;
+      }
+    }
+    bool pending = Before(dist, id, sd[k2 - 1], si[k2 - 1]);
+    for (;;) {
+      if (pending) {
+        const int slot = atomicAdd(&buffered, 1);
+        if (slot < k2) {
+          sd[k2 + slot] = dist;
+          si[k2 + slot] = id;
+          pending = false;
         }
       }
-      sd[k2 + t] = dist;
-      si[k2 + t] = id;
-      if (Before(dist, id, worst, worst_id)) better = 1;
+      // Every slot was claimed when a candidate is left over: merge the buffer and retry.
+      if (!__syncthreads_or(pending)) break;
+      BitonicSort(ByDistanceThenId{sd, si}, 2 * k2);
+      if (threadIdx.x == 0) buffered = 0;
+      __syncthreads();
+      pending = pending && Before(dist, id, sd[k2 - 1], si[k2 - 1]);
     }
-    if (!__syncthreads_or(better)) continue;
-    BitonicSort(ByDistanceThenId{sd, si}, 2 * k2);
   }
   __syncthreads();
+  const int left = min(buffered, k2);  // the last step's barrier made it final
+  if (left > 0) {
+    for (int t = left + threadIdx.x; t < k2; t += blockDim.x) {
+      sd[k2 + t] = kInf;
+      si[k2 + t] = kNone;
+    }
+    BitonicSort(ByDistanceThenId{sd, si}, 2 * k2);
+  }
   for (int t = threadIdx.x; t < k2; t += blockDim.x) {
     top_d[static_cast<size_t>(row) * k2 + t] = sd[t];
     top_i[static_cast<size_t>(row) * k2 + t] = si[t];
