@@ -33,7 +33,9 @@
 #define CUDA_EMU_ASAN 1
 #endif
 
+#ifndef SKYWAY_CUDA_EMULATION
 #define SKYWAY_CUDA_EMULATION 1
+#endif
 
 namespace cuda_emu {
 

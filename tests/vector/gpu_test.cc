@@ -20,6 +20,14 @@ using test_data::RandomVectors;
 #define REQUIRE_GPU() \
   if (!gpu::Available()) GTEST_SKIP() << gpu::Describe()
 
+// gpu_emu_test runs these tests on the emulated device of tests/vector/emu (the same code, tiles
+// of 256 rows, fibers for threads): inputs a tenth of the size keep it to seconds.
+#ifdef SKYWAY_GPU_EMULATION
+constexpr size_t kScale = 10;
+#else
+constexpr size_t kScale = 1;
+#endif
+
 
 using test_data::KnnRecall;
 
@@ -42,7 +50,7 @@ TEST(GpuTest, DescribesTheDevice) {
 TEST(GpuTest, KnnGraphMatchesTheCpuReference) {
   REQUIRE_GPU();
   // Sizes that cross the 8192-row tiles and a K2 above k.
-  for (auto [n, dim, k] : std::vector<std::tuple<size_t, size_t, size_t>>{{1000, 16, 10}, {9000, 32, 40}}) {
+  for (auto [n, dim, k] : std::vector<std::tuple<size_t, size_t, size_t>>{{1000, 16, 10}, {9000 / kScale, 32, 40}}) {
     auto v = RandomVectors(n, dim, 11);
     for (Metric m : {Metric::kL2, Metric::kIP, Metric::kCosine}) {
       SCOPED_TRACE(std::string(MetricName(m)) + " n=" + std::to_string(n));
@@ -70,7 +78,7 @@ TEST(GpuTest, DetourPruningEqualsTheCpuReference) {
 
 TEST(GpuTest, BruteForceMatchesExactSearch) {
   REQUIRE_GPU();
-  constexpr size_t n = 20000, dim = 64, nq = 300, k = 10;
+  constexpr size_t n = 20000 / kScale, dim = 64, nq = 300 / kScale, k = 10;
   auto v = RandomVectors(n, dim, 13);
   auto q = RandomVectors(nq, dim, 14);
   for (Metric m : {Metric::kL2, Metric::kIP, Metric::kCosine}) {
@@ -96,7 +104,7 @@ TEST(GpuTest, BruteForceMatchesExactSearch) {
 // The index type end to end on the device: built there, searched on the CPU.
 TEST(GpuTest, CagraIndexBuiltOnTheDeviceSearchesOnTheCpu) {
   REQUIRE_GPU();
-  constexpr size_t n = 20000, dim = 32, nq = 200, k = 10;
+  constexpr size_t n = 20000 / kScale, dim = 32, nq = 200 / kScale, k = 10;
   auto v = RandomVectors(n, dim, 15);
   auto q = RandomVectors(nq, dim, 16);
   IndexSpec spec{"GPU_CAGRA", Metric::kL2, {{"intermediate_graph_degree", "64"}, {"graph_degree", "32"}}};
@@ -117,7 +125,7 @@ TEST(GpuTest, CagraIndexBuiltOnTheDeviceSearchesOnTheCpu) {
 // The batched device search walks the same graph as the CPU search: similar recall.
 TEST(GpuTest, DeviceSearchMatchesCpuSearchRecall) {
   REQUIRE_GPU();
-  constexpr size_t n = 20000, dim = 32, nq = 500, k = 10;
+  constexpr size_t n = 20000 / kScale, dim = 32, nq = 500 / kScale, k = 10;
   auto v = RandomVectors(n, dim, 17);
   auto q = RandomVectors(nq, dim, 18);
   for (Metric m : {Metric::kL2, Metric::kIP, Metric::kCosine}) {
@@ -159,8 +167,9 @@ TEST(GpuTest, DeviceSearchMatchesCpuSearchRecall) {
 // graph serves once loaded over host vectors.
 TEST(GpuTest, StreamedBuildOnTheDevice) {
   REQUIRE_GPU();
-  constexpr size_t n = 20000, dim = 32, k = 32, nq = 200;
-  constexpr uint64_t kLimit = 96 << 20;  // a few blocks of ~5000 rows (the GEMM tile dominates)
+  constexpr size_t n = 20000 / kScale, dim = 32, k = 32, nq = 200 / kScale;
+  // Room for two blocks of a quarter of the rows: four blocks or more.
+  const uint64_t kLimit = gpu::BlockTopKBytes(dim, k, n / 4, n / 4) + 2 * uint64_t{n / 4} * dim * sizeof(float);
   auto v = RandomVectors(n, dim, 19);
   for (Metric m : {Metric::kL2, Metric::kIP, Metric::kCosine}) {
     SCOPED_TRACE(MetricName(m));
@@ -194,12 +203,13 @@ TEST(GpuTest, StreamedBuildOnTheDevice) {
 // by itself: the same graph quality.
 TEST(GpuTest, BuildIndexStreamsWhenTheDeviceIsFull) {
   REQUIRE_GPU();
-  constexpr size_t n = 60000, dim = 64, nq = 200;
+  constexpr size_t n = 60000 / kScale, dim = 64, nq = 200 / kScale;
   auto v = RandomVectors(n, dim, 23);
-  // Leave ~160 MiB: less than the in-memory build's GEMM tile (256 MiB) plus its lists.
+  // Leave 3/4 of what the in-memory build needs (on an H100 ~250 MiB: its GEMM tile alone is
+  // 256 MiB), more than two blocks of 256 rows need.
   const uint64_t free_now = gpu::FreeBytes();
   ASSERT_GT(free_now, uint64_t{1} << 30);
-  auto hog = AllocateDeviceVectors(free_now - (160 << 20));
+  auto hog = AllocateDeviceVectors(free_now - gpu::KnnGraphBytes(n, dim, 32) * 3 / 4);
   ASSERT_TRUE(hog.ok()) << hog.status().ToString();
   IndexSpec spec{"GPU_CAGRA", Metric::kL2,
                  {{"intermediate_graph_degree", "32"}, {"graph_degree", "16"}, {"build_algo", "BRUTE_FORCE"}}};
@@ -214,7 +224,7 @@ TEST(GpuTest, BuildIndexStreamsWhenTheDeviceIsFull) {
 // of its arrays after the first, and the second batch gives the same answers.
 TEST(GpuTest, IndexSearchesLargeBatchesOnTheDevice) {
   REQUIRE_GPU();
-  constexpr size_t n = 20000, dim = 32, nq = 1000, k = 10;
+  constexpr size_t n = 20000 / kScale, dim = 32, nq = 1000 / kScale, k = 10;
   auto v = RandomVectors(n, dim, 25);
   auto q = RandomVectors(nq, dim, 26);
   auto exact = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
@@ -243,7 +253,7 @@ TEST(GpuTest, IndexSearchesLargeBatchesOnTheDevice) {
 // there) finds what the CPU's finds.
 TEST(GpuTest, ClusteredKnnGraphOnTheDevice) {
   REQUIRE_GPU();
-  constexpr size_t n = 30000, dim = 32, k = 32;
+  constexpr size_t n = 30000 / kScale, dim = 32, k = 32;
   auto v = test_data::ClusteredVectors(n, dim, 27);
   for (Metric m : {Metric::kL2, Metric::kIP, Metric::kCosine}) {
     SCOPED_TRACE(MetricName(m));

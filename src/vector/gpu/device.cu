@@ -28,12 +28,21 @@
 namespace skyway::vector::gpu {
 namespace {
 
+#ifdef SKYWAY_CUDA_EMULATION
+constexpr size_t kQueryTile = 256;  // small inputs cross tiles when emulated
+constexpr size_t kBaseTile = 256;
+#else
 constexpr size_t kQueryTile = 8192;
 constexpr size_t kBaseTile = 8192;
+#endif
 constexpr size_t kMaxK = kMaxDeviceTopK;
 // cuBLAS's handle and workspace (NVIDIA suggests a 32 MiB workspace on Hopper), and the lazily
 // loaded kernels: device memory a plan must leave free besides its own arrays.
+#ifdef SKYWAY_CUDA_EMULATION
+constexpr uint64_t kBlasAllowance = uint64_t{1} << 20;  // sized with the emulated tiles
+#else
 constexpr uint64_t kBlasAllowance = uint64_t{64} << 20;
+#endif
 
 // cuBLAS is opened on first use rather than linked: libcublasLt alone is over 500 MB, and
 // every `skyway` command (a server, a cp) would map and relocate it at start.
@@ -47,6 +56,12 @@ struct BlasApi {
 const BlasApi& Cublas() {
   static const BlasApi api = [] {
     BlasApi a;
+#ifdef SKYWAY_CUDA_EMULATION
+    a.create = &cublasCreate_v2;
+    a.destroy = &cublasDestroy_v2;
+    a.sgemm = &cublasSgemm_v2;
+    return a;
+#endif
     void* lib = nullptr;
     for (const char* name : {"libcublas.so.13", "libcublas.so.12", "libcublas.so"}) {
       if ((lib = dlopen(name, RTLD_NOW | RTLD_LOCAL)) != nullptr) break;
@@ -88,8 +103,8 @@ Status CheckFits(uint64_t need) {
   CUDA_OR_RETURN(cudaMemGetInfo(&free_bytes, &total));
   if (need > free_bytes) {
     return Status(Code::kResourceExhausted, "",
-                  "the GPU build needs " + std::to_string(need >> 20) + " MiB of device memory, " +
-                      std::to_string(free_bytes >> 20) + " MiB are free");
+                  "the GPU build needs " + FormatBytes(need) + " of device memory, " +
+                      FormatBytes(free_bytes) + " are free");
   }
   return Status::Ok();
 }
@@ -120,9 +135,9 @@ class DeviceBlockTopK final : public BlockTopK {
     nq_ = nq;
     query_first_ = first;
     if (metric_ != kIP && nq > 0) {
-      RowNorms<<<GridFor(nq), kThreads>>>(queries, nq, dim_, metric_, query_norm_.get());
+      SKYWAY_LAUNCH(RowNorms, GridFor(nq), kThreads, 0, queries, nq, dim_, metric_, query_norm_.get());
     }
-    FillTop<<<GridFor(nq * k2_), kThreads>>>(top_d_.get(), top_i_.get(), nq * k2_);
+    SKYWAY_LAUNCH(FillTop, GridFor(nq * k2_), kThreads, 0, top_d_.get(), top_i_.get(), nq * k2_);
     CUDA_OR_RETURN(cudaGetLastError());
     return Status::Ok();
   }
@@ -130,7 +145,7 @@ class DeviceBlockTopK final : public BlockTopK {
   Status Merge(const float* base, size_t nb, size_t first) override {
     if (nb > max_base_) return Status::Internal("BlockTopK: base block over its capacity");
     if (nb == 0 || nq_ == 0) return Status::Ok();
-    if (metric_ != kIP) RowNorms<<<GridFor(nb), kThreads>>>(base, nb, dim_, metric_, base_norm_.get());
+    if (metric_ != kIP) SKYWAY_LAUNCH(RowNorms, GridFor(nb), kThreads, 0, base, nb, dim_, metric_, base_norm_.get());
     const float one = 1.0F, zero = 0.0F;
     const size_t shared = SelectTopKSharedBytes(k2_);
     for (size_t q0 = 0; q0 < nq_; q0 += kQueryTile) {
@@ -144,7 +159,7 @@ class DeviceBlockTopK final : public BlockTopK {
                                         base + c0 * dim_, static_cast<int>(dim_),
                                         queries_ + q0 * dim_, static_cast<int>(dim_), &zero,
                                         dots_.get(), static_cast<int>(tc)));
-        SelectTopK<<<static_cast<unsigned>(tq), kThreads, shared>>>(
+        SKYWAY_LAUNCH(SelectTopK, static_cast<unsigned>(tq), kThreads, shared,
             dots_.get(), static_cast<int>(tq), static_cast<int>(tc), base_norm_.get() + c0,
             static_cast<uint32_t>(first + c0), query_norm_.get() + q0,
             static_cast<uint32_t>(query_first_ + q0), metric_, exclude_self_,
@@ -187,7 +202,7 @@ Result<std::unique_ptr<DeviceBlockTopK>> MakeBlockTopK(Metric metric, size_t dim
   if (k == 0 || k > kMaxK) return Status::Invalid("top-k on the GPU: k must be in [1, 1024]");
   auto topk = std::make_unique<DeviceBlockTopK>(CodeOf(metric), dim, k, exclude_self);
   RETURN_IF_ERROR(topk->Init(max_queries, max_base));
-  return std::move(topk);
+  return {std::move(topk)};
 }
 
 Status PruneOnDevice(const uint32_t* knn_device, size_t n, size_t k, size_t degree, uint32_t* out_host) {
@@ -197,7 +212,7 @@ Status PruneOnDevice(const uint32_t* knn_device, size_t n, size_t k, size_t degr
   RETURN_IF_ERROR(out.Allocate(n * degree));
   const size_t shared = DetourPruneSharedBytes(k, k2, table);
   const unsigned grid = static_cast<unsigned>(std::min<size_t>(n, 1 << 20));
-  DetourPrune<<<grid, kThreads, shared>>>(knn_device, static_cast<uint32_t>(n), static_cast<int>(k),
+  SKYWAY_LAUNCH(DetourPrune, grid, kThreads, shared, knn_device, static_cast<uint32_t>(n), static_cast<int>(k),
                                           static_cast<int>(degree), static_cast<int>(table),
                                           static_cast<int>(k2), out.get());
   CUDA_OR_RETURN(cudaGetLastError());
@@ -240,7 +255,7 @@ Status GatherRows(const float* src, const uint32_t* rows, size_t count, size_t d
   DeviceArray<uint32_t> dev_rows;
   RETURN_IF_ERROR(dev_rows.Allocate(count));
   CUDA_OR_RETURN(cudaMemcpy(dev_rows.get(), rows, count * sizeof(uint32_t), cudaMemcpyHostToDevice));
-  Gather<<<GridFor(count * dim), kThreads>>>(src, dev_rows.get(), count, dim, dst);
+  SKYWAY_LAUNCH(Gather, GridFor(count * dim), kThreads, 0, src, dev_rows.get(), count, dim, dst);
   CUDA_OR_RETURN(cudaGetLastError());
   CUDA_OR_RETURN(cudaDeviceSynchronize());
   return Status::Ok();
@@ -264,7 +279,11 @@ bool IsDevicePointer(const void* p) {
   return attr.type == cudaMemoryTypeDevice;
 }
 
+#ifdef SKYWAY_CUDA_EMULATION
+bool Available() { return true; }
+#else
 bool Available() { return CudaDeviceAvailable(); }
+#endif
 
 std::string Describe() {
   int count = 0;
@@ -273,7 +292,7 @@ std::string Describe() {
   if (count == 0) return "no CUDA device";
   cudaDeviceProp prop{};
   if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess) return "a CUDA device (properties unreadable)";
-  char buf[256];
+  char buf[512];
   snprintf(buf, sizeof buf, "%s, %.1f GiB, sm_%d%d", prop.name,
            static_cast<double>(prop.totalGlobalMem) / (1 << 30), prop.major, prop.minor);
   return buf;

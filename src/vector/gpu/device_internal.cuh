@@ -16,7 +16,11 @@
 
 namespace skyway::vector::gpu {
 
+#ifdef SKYWAY_CUDA_EMULATION
+constexpr int kThreads = 32;  // emulated threads are fibers; every kernel loops over blockDim
+#else
 constexpr int kThreads = 256;
+#endif
 
 // A failed call's error is also cleared from the thread's last error (else the next launch check
 // would report it again); out of memory is kResourceExhausted, which the callers answer by

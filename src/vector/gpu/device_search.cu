@@ -17,7 +17,11 @@
 namespace skyway::vector::gpu {
 namespace {
 
+#ifdef SKYWAY_CUDA_EMULATION
+constexpr int kSearchThreads = 32;
+#else
 constexpr int kSearchThreads = 256;
+#endif
 constexpr size_t kMaxSearchDim = 4096;
 constexpr size_t kMaxItopk = 512;
 
@@ -86,7 +90,7 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
   }
   RETURN_IF_ERROR(inv_norms.Allocate(n));
   if (metric == Metric::kCosine) {
-    RowNorms<<<GridFor(n), kThreads>>>(base.get(), n, dim, metric_code, inv_norms.get());
+    SKYWAY_LAUNCH(RowNorms, GridFor(n), kThreads, 0, base.get(), n, dim, metric_code, inv_norms.get());
   }
   RETURN_IF_ERROR(visited.Allocate(batch * words));
   RETURN_IF_ERROR(out_i.Allocate(batch * k));
@@ -96,7 +100,7 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
   for (size_t q0 = 0; q0 < nq; q0 += batch) {
     const size_t count = std::min(batch, nq - q0);
     CUDA_OR_RETURN(cudaMemset(visited.get(), 0, count * words * sizeof(uint32_t)));
-    CagraSearchKernel<<<static_cast<unsigned>(count), kSearchThreads, shared>>>(
+    SKYWAY_LAUNCH(CagraSearchKernel, static_cast<unsigned>(count), kSearchThreads, shared,
         graph_on_device, static_cast<uint32_t>(n), static_cast<int>(degree), base.get(),
         inv_norms.get(), dim, metric_code, q_rows.get() + q0 * dim, static_cast<int>(list),
         static_cast<int>(width), static_cast<int>(iterations), static_cast<int>(seeds), seed, q0,

@@ -124,7 +124,11 @@ class CagraIndex final : public OverCallerVectors {
   }
 
  private:
+#ifdef SKYWAY_CUDA_EMULATION  // gpu_emu_test: its batches are small
+  static constexpr size_t kDeviceMinBatch = 64;
+#else
   static constexpr size_t kDeviceMinBatch = 256;
+#endif
   size_t degree_;
   std::vector<uint32_t> graph_;
   std::vector<float> inv_norms_;  // COSINE
@@ -159,7 +163,11 @@ class GpuBruteForceIndex final : public OverCallerVectors {
   }
 
  private:
+#ifdef SKYWAY_CUDA_EMULATION
+  static constexpr size_t kDeviceMinWork = 1 << 16;
+#else
   static constexpr size_t kDeviceMinWork = 1 << 24;  // below, the transfer costs more
+#endif
   DeviceCopies device_;                               // vectors
 };
 

@@ -17,6 +17,11 @@
   type* name = reinterpret_cast<type*>(name##_bytes_)
 #endif
 
+// kernel<<<grid, block, shared>>>(args...); the emulated runtime of gpu_emu_test defines its own.
+#ifndef SKYWAY_LAUNCH
+#define SKYWAY_LAUNCH(kernel, grid, block, shared, ...) kernel<<<grid, block, shared>>>(__VA_ARGS__)
+#endif
+
 namespace skyway::vector::gpu {
 namespace {  // NOLINT(build/namespaces): see above
 
