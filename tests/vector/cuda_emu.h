@@ -102,7 +102,7 @@ constexpr size_t kStackBytes = 256 << 10;
 
 struct Fiber {
   Context context;
-  std::unique_ptr<char[]> stack;
+  char* stack = nullptr;  // kStackBytes
   unsigned thread = 0;
   bool done = false;
   Wait wait = Wait::kNone;
@@ -188,7 +188,7 @@ inline void Resume(Launcher& l, Fiber& f) {
   f.wait = Wait::kNone;
 #ifdef CUDA_EMU_ASAN
   void* fake = nullptr;
-  __sanitizer_start_switch_fiber(&fake, f.stack.get(), kStackBytes);
+  __sanitizer_start_switch_fiber(&fake, f.stack, kStackBytes);
 #endif
   SwitchTo(&l.scheduler, &f.context);
 #ifdef CUDA_EMU_ASAN
@@ -201,7 +201,7 @@ inline void RunBlock(Launcher& l) {
   for (Fiber& f : l.fibers) {
     f.done = false;
     f.wait = Wait::kNone;
-    MakeContext(&f.context, f.stack.get(), kStackBytes, FiberEntry);
+    MakeContext(&f.context, f.stack, kStackBytes, FiberEntry);
   }
   const size_t warps = (l.fibers.size() + 31) / 32;
   for (;;) {
@@ -246,10 +246,12 @@ inline void Launch(unsigned grid, unsigned threads, size_t shared_bytes, const s
   std::lock_guard<std::mutex> lock(g_launch_mutex);
   Launcher l;
   l.kernel = &kernel;
+  static std::vector<std::unique_ptr<char[]>> stacks;  // kept: launches come by the thousand
+  while (stacks.size() < threads) stacks.emplace_back(new char[kStackBytes]);
   l.fibers.resize(threads);
   for (unsigned t = 0; t < threads; ++t) {
     l.fibers[t].thread = t;
-    l.fibers[t].stack.reset(new char[kStackBytes]);
+    l.fibers[t].stack = stacks[t].get();
   }
   l.dynamic_shared.assign(std::max<size_t>(shared_bytes, 16), 0xA5);
   l.lanes.resize(threads);
