@@ -52,7 +52,7 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
   if (!Available()) return NoDevice();
   std::vector<std::vector<Hit>> results(nq);
   if (n == 0 || nq == 0 || k == 0 || degree == 0) return results;
-  const size_t list = NextPow2(std::max(itopk, k));
+  const size_t list = std::max(itopk, k);  // as the CPU search (the sort covers m, a power of 2)
   const size_t width = std::min<size_t>(std::max<size_t>(search_width, 1), 64);
   if (dim > kMaxSearchDim || list > kMaxItopk || n >= 0x80000000u) {
     return Status::Invalid("GPU CAGRA search: dim <= 4096, itopk <= 512 and n < 2^31 only");
