@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU checks, on a machine with a CUDA device, from a bundle made by gpu-bundle.sh:
-# the GPU kernels against the CPU reference, the index tests, then `skyway bench index
+# the GPU kernels against the CPU reference, the index tests, `skyway bench gpu-get`, then `skyway bench index
 # --device gpu` (GPU_CAGRA beside CPU HNSW and hnswlib) on a synthetic set and, when the IDX
 # files are in DIR/fashion-mnist, on Fashion-MNIST. Output under OUT (default $OUT or .).
 #   scripts/gpu-check.sh [DIR] [SYNTHETIC_ROWS]
@@ -17,6 +17,9 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out
 "$dir/gpu_direct_test" 2>&1 | tee "$out/gpu_direct_test.txt" | tail -12
 "$dir/cagra_test" 2>&1 | tail -3
 "$dir/vector_test" --gtest_filter='*Recall*:*Filtered*' 2>&1 | grep -E 'CAGRA|BRUTE|PASSED|FAILED' | tail -20
+# A 256 MiB GET into GPU memory: direct vs HTTP + copy vs pinned cudaMemcpy (target >= 80%).
+timeout 120 "$dir/skyway" bench gpu-get --size 256M --repeats 5 --out "$out/bench-gpu-get.json" \
+  2>&1 | tee "$out/bench-gpu-get.txt"
 datasets=synthetic
 [ -f "$dir/fashion-mnist/train-images-idx3-ubyte.gz" ] && datasets=both
 timeout 420 "$dir/skyway" bench index --device gpu --dataset "$datasets" --synthetic-rows "$rows" \

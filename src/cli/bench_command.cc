@@ -119,7 +119,8 @@ void BenchUsage() {
   fprintf(stderr,
           "usage: skyway bench get|put [options]\n"
           "       skyway bench index [options]   (vectors in the store -> index; --help)\n"
-          "       skyway bench vectordb [options]   (Milvus REST v2 inserts/searches; --help)\n\n"
+          "       skyway bench vectordb [options]   (Milvus REST v2 inserts/searches; --help)\n"
+          "       skyway bench gpu-get [options]   (a GET into GPU memory vs pinned cudaMemcpy)\n\n"
           "  --sizes LIST         object sizes, K/M/G suffixes (default 4K,1M,16M,256M)\n"
           "  --concurrency LIST   threads per cell, each with its own client and buffer\n"
           "                       (default 1,2)\n"
@@ -320,6 +321,9 @@ int RunBench(const BenchOptions& o, bench::Target& target, bench::Report& report
 int BenchCommand(const std::vector<std::string>& args) {
   if (!args.empty() && args[0] == "index") {
     return BenchIndexCommand(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (!args.empty() && args[0] == "gpu-get") {
+    return BenchGpuGetCommand(std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (!args.empty() && args[0] == "vectordb") {
     return BenchVectordbCommand(std::vector<std::string>(args.begin() + 1, args.end()));

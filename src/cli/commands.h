@@ -48,6 +48,9 @@ int BenchIndexCommand(const std::vector<std::string>& args);
 // `skyway bench vectordb` (bench_vectordb.cc): Milvus REST v2 insert and search throughput of
 // `skyway vectordb`, HNSW build time, targets PASS/FAIL, JSON. Exit codes as bench.
 int BenchVectordbCommand(const std::vector<std::string>& args);
+// `skyway bench gpu-get` (bench_gpu.cc): a GET into GPU memory, direct vs HTTP + copy vs a pinned
+// cudaMemcpy, target PASS/FAIL, JSON. Exit 1 without a CUDA device.
+int BenchGpuGetCommand(const std::vector<std::string>& args);
 
 // The client commands (client_commands.cc), in the manner of `aws s3`: exit 0 on success, 1 when
 // the operation failed (the S3 error code and message on stderr), 2 for a usage error.

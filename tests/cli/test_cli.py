@@ -446,3 +446,20 @@ def test_no_progress_when_not_a_terminal(endpoint, bucket, big_file):
     r = sky(endpoint, "cp", big_file, f"s3://{bucket}/quiet.bin")
     assert r.stderr == ""
     assert "\r" not in r.stdout
+
+
+def test_bench_gpu_get_needs_a_device_and_checks_its_options(tmp_path):
+    # Without a CUDA device (CI) the bench says so and fails; bad options are usage errors.
+    run = lambda *a: subprocess.run([skyway_bin(), "bench", "gpu-get", *a], capture_output=True,
+                                    text=True, timeout=60)
+    r = run("--size", "0")
+    assert r.returncode == 2 and "bad --size '0'" in r.stderr and "usage: skyway bench gpu-get" in r.stderr
+    r = run("--repeats", "x")
+    assert r.returncode == 2 and "bad --repeats" in r.stderr
+    r = run("--size", "1M", "--repeats", "1", "--out", str(tmp_path / "gpu-get.json"))
+    if r.returncode == 1 and "no CUDA device" in r.stderr:
+        return
+    # A device: the run completes with the three ways and a verdict.
+    assert r.returncode == 0, r.stderr
+    assert "direct GET into GPU memory" in r.stdout and "pinned cudaMemcpy H2D" in r.stdout
+    assert "PASS" in r.stdout or "FAIL" in r.stdout

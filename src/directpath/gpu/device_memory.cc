@@ -7,6 +7,8 @@
 #include <cuda_runtime.h>
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -99,6 +101,40 @@ Status CopyToHost(void* host_dst, const void* device_src, uint64_t n) {
   if (!Available()) return NoDevice();
   CUDA_OR_RETURN("copy to host", cudaMemcpy(host_dst, device_src, n, cudaMemcpyDeviceToHost));
   return Status::Ok();
+}
+
+Result<std::unique_ptr<DeviceAllocation>> DeviceAllocation::Make(uint64_t bytes) {
+  if (!Available()) return NoDevice();
+  std::unique_ptr<DeviceAllocation> a(new DeviceAllocation);
+  const cudaError_t err = cudaMalloc(reinterpret_cast<void**>(&a->data_), std::max<uint64_t>(bytes, 1));
+  if (err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    return Status(Code::kResourceExhausted, "", "cudaMalloc of " + FormatBytes(bytes) + ": out of device memory");
+  }
+  CUDA_OR_RETURN("cudaMalloc", err);
+  return a;
+}
+
+DeviceAllocation::~DeviceAllocation() {
+  if (data_ != nullptr) cudaFree(data_);
+}
+
+Result<double> PinnedCopySeconds(void* device_dst, uint64_t n, int repeats) {
+  if (!Available()) return NoDevice();
+  void* pinned = nullptr;
+  CUDA_OR_RETURN("cudaMallocHost", cudaMallocHost(&pinned, std::max<uint64_t>(n, 1)));
+  std::memset(pinned, 0x5A, n);  // touched: the copy measures the bus, not page faults
+  double best = -1;
+  cudaError_t err = cudaSuccess;
+  for (int i = 0; i < std::max(repeats, 1) && err == cudaSuccess; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    err = cudaMemcpy(device_dst, pinned, n, cudaMemcpyHostToDevice);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (best < 0 || s < best) best = s;
+  }
+  cudaFreeHost(pinned);
+  CUDA_OR_RETURN("pinned copy to device", err);
+  return best;
 }
 
 // Pinned host slots, each with its stream: slot i's copy overlaps the filling of the others.

@@ -31,6 +31,25 @@ Result<std::string> ExportHandle(const void* device_ptr);
 Status CopyToDevice(void* device_dst, const void* host_src, uint64_t n);
 Status CopyToHost(void* host_dst, const void* device_src, uint64_t n);
 
+// Device memory (cudaMalloc) freed with the object, for tools (`skyway bench gpu-get`).
+class DeviceAllocation {
+ public:
+  // Errors: kFailedPrecondition (no CUDA), kResourceExhausted (the device is full).
+  static Result<std::unique_ptr<DeviceAllocation>> Make(uint64_t bytes);
+  ~DeviceAllocation();
+  DeviceAllocation(const DeviceAllocation&) = delete;
+  DeviceAllocation& operator=(const DeviceAllocation&) = delete;
+  char* data() const { return data_; }
+
+ private:
+  DeviceAllocation() = default;
+  char* data_ = nullptr;
+};
+
+// The seconds of the fastest of `repeats` host -> device copies of n bytes from pinned host
+// memory into device_dst: the bound a direct GET into GPU memory is measured against.
+Result<double> PinnedCopySeconds(void* device_dst, uint64_t n, int repeats);
+
 // Fills staging with the n bytes at offset `at` of the transfer (GET: read them from the file);
 // drains staging (PUT: hash and write them).
 using FillFn = std::function<Status(char* staging, uint64_t at, uint64_t n)>;

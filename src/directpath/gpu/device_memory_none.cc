@@ -14,6 +14,9 @@ bool Available() { return false; }
 Result<std::string> ExportHandle(const void*) { return NoCuda(); }
 Status CopyToDevice(void*, const void*, uint64_t) { return NoCuda(); }
 Status CopyToHost(void*, const void*, uint64_t) { return NoCuda(); }
+Result<std::unique_ptr<DeviceAllocation>> DeviceAllocation::Make(uint64_t) { return NoCuda(); }
+DeviceAllocation::~DeviceAllocation() = default;
+Result<double> PinnedCopySeconds(void*, uint64_t, int) { return NoCuda(); }
 Result<std::unique_ptr<DeviceMemory>> DeviceMemory::Open(std::string_view, uint64_t, bool) {
   return NoCuda();
 }
