@@ -24,22 +24,30 @@ target_link_libraries(cagra_test PRIVATE skyway_vector)
 # The GPU kernels on the CPU emulation (cuda_emu.h): no device needed, so label unit.
 skyway_unit_test(kernels_test ${CMAKE_CURRENT_SOURCE_DIR}/vector/kernels_test.cc)
 target_link_libraries(kernels_test PRIVATE skyway_vector)
-# The whole GPU path (host code, cuBLAS calls, kernels) on an emulated device (vector/emu/): the
-# vector library again, its device code compiled as C++ against the emulated runtime, and
-# gpu_test over it with smaller inputs. Runs everywhere: label unit.
-list(TRANSFORM SKYWAY_VECTOR_SOURCES PREPEND ${CMAKE_SOURCE_DIR}/ OUTPUT_VARIABLE SKYWAY_VECTOR_EMU_SOURCES)
-add_library(skyway_vector_emu STATIC ${SKYWAY_VECTOR_EMU_SOURCES}
-  ${CMAKE_CURRENT_SOURCE_DIR}/vector/emu/device_emu.cc
-  ${CMAKE_CURRENT_SOURCE_DIR}/vector/emu/device_search_emu.cc)
-target_include_directories(skyway_vector_emu BEFORE PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/vector/emu
+# The GPU code on an emulated device (vector/emu): device.cu, device_search.cu and
+# directpath's device_memory.cc compiled as C++ against a CPU CUDA runtime. Test executables
+# link these objects ahead of the libraries, whose own device code (real or none) is then not
+# pulled from the archives. gpu_test and gpu_direct_test run over them everywhere: label unit.
+add_library(skyway_gpu_emu OBJECT ${CMAKE_CURRENT_SOURCE_DIR}/vector/emu/device_emu.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/vector/emu/device_search_emu.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/vector/emu/device_memory_emu.cc)
+target_include_directories(skyway_gpu_emu BEFORE PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/vector/emu
                            ${CMAKE_CURRENT_SOURCE_DIR}/vector)
-target_include_directories(skyway_vector_emu PRIVATE ${HNSWLIB_INCLUDE_DIR})
-target_link_libraries(skyway_vector_emu PUBLIC skyway_common faiss OpenMP::OpenMP_CXX)
-target_compile_definitions(skyway_vector_emu PRIVATE SKYWAY_CUDA_EMULATION=1)
-add_executable(gpu_emu_test ${CMAKE_CURRENT_SOURCE_DIR}/vector/gpu_test.cc)
+target_compile_definitions(skyway_gpu_emu PRIVATE SKYWAY_CUDA_EMULATION=1)
+target_link_libraries(skyway_gpu_emu PRIVATE skyway_common faiss OpenMP::OpenMP_CXX)
+add_executable(gpu_emu_test ${CMAKE_CURRENT_SOURCE_DIR}/vector/gpu_test.cc $<TARGET_OBJECTS:skyway_gpu_emu>)
 target_compile_definitions(gpu_emu_test PRIVATE SKYWAY_GPU_EMULATION=1)
-target_link_libraries(gpu_emu_test PRIVATE skyway_vector_emu GTest::gtest GTest::gtest_main)
+target_link_libraries(gpu_emu_test PRIVATE skyway_vector GTest::gtest GTest::gtest_main)
 gtest_discover_tests(gpu_emu_test TEST_PREFIX emu. PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
+add_executable(gpu_direct_emu_test ${CMAKE_CURRENT_SOURCE_DIR}/client/gpu_direct_test.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/vectordb/gpu_build_test.cc $<TARGET_OBJECTS:skyway_gpu_emu>)
+target_include_directories(gpu_direct_emu_test BEFORE PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/vector/emu
+                           ${CMAKE_CURRENT_SOURCE_DIR}/vector)
+target_include_directories(gpu_direct_emu_test PRIVATE ${ROCKSDB_INCLUDE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/client)
+target_compile_definitions(gpu_direct_emu_test PRIVATE SKYWAY_CUDA_EMULATION=1 SKYWAY_GPU_EMULATION=1)
+target_link_libraries(gpu_direct_emu_test PRIVATE skyway_s3 skyway_client skyway_vectordb
+                      GTest::gtest GTest::gtest_main)
+gtest_discover_tests(gpu_direct_emu_test TEST_PREFIX emu. PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
 # GPU kernels against the CPU reference: label gpu, and every test skips without a device.
 add_executable(gpu_test ${CMAKE_CURRENT_SOURCE_DIR}/vector/gpu_test.cc)
 target_link_libraries(gpu_test PRIVATE skyway_vector GTest::gtest GTest::gtest_main)

@@ -43,10 +43,14 @@ struct Allocation {
 };
 Allocation AllocationOf(const void* p) {
   using GetRange = CUresult (*)(CUdeviceptr*, size_t*, CUdeviceptr);
+#ifdef SKYWAY_CUDA_EMULATION  // tests/vector/emu
+  static const GetRange get_range = &cuMemGetAddressRange_v2;
+#else
   static const GetRange get_range = [] {
     void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     return lib != nullptr ? reinterpret_cast<GetRange>(dlsym(lib, "cuMemGetAddressRange_v2")) : nullptr;
   }();
+#endif
   // The driver API needs a current context on this thread, which the runtime makes only once
   // the thread has called it (a registration thread may not have): cudaFree(nullptr) does.
   cudaFree(nullptr);
@@ -68,7 +72,11 @@ uint64_t BytesFrom(const void* p) {
 
 }  // namespace
 
+#ifdef SKYWAY_CUDA_EMULATION
+bool Available() { return true; }
+#else
 bool Available() { return CudaDeviceAvailable(); }
+#endif
 
 Result<std::string> ExportHandle(const void* device_ptr) {
   if (!Available()) return NoDevice();

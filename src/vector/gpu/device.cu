@@ -298,6 +298,14 @@ std::string Describe() {
   return buf;
 }
 
+#ifdef SKYWAY_CUDA_EMULATION  // gpu_emu_test's batches are small
+size_t MinDeviceSearchBatch() { return 64; }
+uint64_t MinDeviceBruteForceWork() { return 1 << 16; }
+#else
+size_t MinDeviceSearchBatch() { return 256; }
+uint64_t MinDeviceBruteForceWork() { return 1 << 24; }
+#endif
+
 uint64_t FreeBytes() {
   if (!Available()) return 0;
   size_t free_bytes = 0, total = 0;

@@ -29,6 +29,11 @@ Status Copy(void* dst, const void* src, size_t bytes);
 // dst row i = src row rows[i] (rows: host memory, count entries; src and dst device memory).
 Status GatherRows(const float* src, const uint32_t* rows, size_t count, size_t dim, float* dst);
 
+// Below these a search costs less on the CPU than its transfer to the device: the batch of a
+// CAGRA search, and nq x n of a brute-force one.
+size_t MinDeviceSearchBatch();
+uint64_t MinDeviceBruteForceWork();
+
 // Device memory free now, in bytes (0 without a device).
 uint64_t FreeBytes();
 

@@ -12,6 +12,8 @@ bool Available() { return false; }
 Result<std::unique_ptr<DeviceVectors>> AllocateVectors(size_t) { return NoCuda(); }
 bool IsDevicePointer(const void*) { return false; }
 std::string Describe() { return "no CUDA support in this build"; }
+size_t MinDeviceSearchBatch() { return 256; }
+uint64_t MinDeviceBruteForceWork() { return 1 << 24; }
 uint64_t FreeBytes() { return 0; }
 Status Copy(void*, const void*, size_t) { return NoCuda(); }
 Status GatherRows(const float*, const uint32_t*, size_t, size_t, float*) { return NoCuda(); }

@@ -90,7 +90,7 @@ class CagraIndex final : public OverCallerVectors {
     }
     // A large unfiltered batch goes to the device when there is one (the CPU answers otherwise,
     // and when the device refuses: dims over 4096, itopk over 512).
-    if (filter == nullptr && nq >= kDeviceMinBatch && gpu::Available()) {
+    if (filter == nullptr && nq >= gpu::MinDeviceSearchBatch() && gpu::Available()) {
       auto on_device = device_.Get({{vectors_, n_ * dim_ * sizeof(float)},
                                     {graph_.data(), graph_.size() * sizeof(uint32_t)}});
       const auto* vectors = on_device[0] ? static_cast<const float*>(on_device[0]) : vectors_;
@@ -124,11 +124,6 @@ class CagraIndex final : public OverCallerVectors {
   }
 
  private:
-#ifdef SKYWAY_CUDA_EMULATION  // gpu_emu_test: its batches are small
-  static constexpr size_t kDeviceMinBatch = 64;
-#else
-  static constexpr size_t kDeviceMinBatch = 256;
-#endif
   size_t degree_;
   std::vector<uint32_t> graph_;
   std::vector<float> inv_norms_;  // COSINE
@@ -146,7 +141,7 @@ class GpuBruteForceIndex final : public OverCallerVectors {
       return Status(Code::kFailedPrecondition, "",
                     "this GPU_BRUTE_FORCE index was built from GPU memory: load it over host vectors");
     }
-    if (filter == nullptr && gpu::Available() && nq * n_ >= kDeviceMinWork &&
+    if (filter == nullptr && gpu::Available() && nq * n_ >= gpu::MinDeviceBruteForceWork() &&
         std::min(k, n_) <= gpu::kMaxDeviceTopK) {
       auto on_device = device_.Get({{vectors_, n_ * dim_ * sizeof(float)}});
       const auto* vectors = on_device[0] ? static_cast<const float*>(on_device[0]) : vectors_;
@@ -163,11 +158,6 @@ class GpuBruteForceIndex final : public OverCallerVectors {
   }
 
  private:
-#ifdef SKYWAY_CUDA_EMULATION
-  static constexpr size_t kDeviceMinWork = 1 << 16;
-#else
-  static constexpr size_t kDeviceMinWork = 1 << 24;  // below, the transfer costs more
-#endif
   DeviceCopies device_;                               // vectors
 };
 

@@ -48,6 +48,14 @@ struct cudaDeviceProp {
   int major, minor;
 };
 enum cudaDeviceAttr { cudaDevAttrMaxSharedMemoryPerBlockOptin = 97 };
+struct cudaIpcMemHandle_t {
+  char reserved[64];
+};
+struct CUstream_st {};
+typedef CUstream_st* cudaStream_t;
+constexpr unsigned cudaStreamNonBlocking = 1;
+constexpr unsigned cudaHostAllocDefault = 0;
+constexpr unsigned cudaIpcMemLazyEnablePeerAccess = 1;
 enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
 
 namespace cuda_emu {
@@ -204,6 +212,42 @@ static inline cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr, int
   *value = 227 << 10;  // an H100's opt-in shared memory per block
   return cudaSuccess;
 }
+// Pinned host memory is plain host memory; an IPC handle carries the allocation's address (the
+// emulation is one process); streams copy at once.
+static inline cudaError_t cudaMallocHost(void** p, size_t bytes) {
+  *p = std::malloc(std::max<size_t>(bytes, 1));
+  return *p != nullptr ? cudaSuccess : cuda_emu::Fail(cudaErrorMemoryAllocation);
+}
+static inline cudaError_t cudaHostAlloc(void** p, size_t bytes, unsigned) { return cudaMallocHost(p, bytes); }
+static inline cudaError_t cudaFreeHost(void* p) {
+  std::free(p);
+  return cudaSuccess;
+}
+static inline cudaError_t cudaIpcGetMemHandle(cudaIpcMemHandle_t* handle, void* p) {
+  if (!cuda_emu::OnDevice(p)) return cuda_emu::Fail(cudaErrorInvalidValue);
+  std::memset(handle, 0, sizeof *handle);
+  std::memcpy(handle->reserved, &p, sizeof p);
+  return cudaSuccess;
+}
+static inline cudaError_t cudaIpcOpenMemHandle(void** p, cudaIpcMemHandle_t handle, unsigned) {
+  std::memcpy(p, handle.reserved, sizeof *p);
+  return cuda_emu::OnDevice(*p) ? cudaSuccess : cuda_emu::Fail(cudaErrorInvalidValue);
+}
+static inline cudaError_t cudaIpcCloseMemHandle(void*) { return cudaSuccess; }
+static inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
+  *s = new CUstream_st;
+  return cudaSuccess;
+}
+static inline cudaError_t cudaStreamDestroy(cudaStream_t s) {
+  delete s;
+  return cudaSuccess;
+}
+static inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+static inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                                          cudaStream_t) {
+  return cudaMemcpy(dst, src, bytes, kind);
+}
+
 template <typename F>
 cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attr, F) {
   *attr = {};
