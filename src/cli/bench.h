@@ -76,6 +76,11 @@ std::vector<Ratio> Ratios(const std::vector<Cell>& cells);
 // The ratio row for a cell's size and concurrency, or null.
 const Ratio* FindRatio(const std::vector<Ratio>& ratios, const Cell& cell);
 
+// The bytes a bench object holds (bench_run.cc): 8-byte words that differ along the object and
+// with seed, so a GET that wrote nothing, or the wrong bytes, does not match.
+void FillPattern(char* p, uint64_t n, uint64_t seed);
+bool MatchesPattern(const char* p, uint64_t n, uint64_t seed);
+
 // "4K", "1M", "256M", "1G" (powers of 1024) when exact, else the byte count.
 std::string SizeLabel(uint64_t bytes);
 // Parses "4096", "4K", "1M", "1G" (also "4KB", "4KiB"; any case). nullopt when malformed or 0.

@@ -10,23 +10,14 @@
 #include "cli/bench.h"
 
 namespace skyway::cli::bench {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-constexpr uint64_t kMinRequests = 5;  // per cell, even when that outlasts the duration
-constexpr uint64_t kMemcpyBytes = 256ull << 20;
-constexpr int kMemcpyReps = 5;
-
-std::string GetKey(uint64_t size) { return "get-" + SizeLabel(size); }
-std::string PutKey(uint64_t size, bool direct, int thread) {
-  return "put-" + SizeLabel(size) + (direct ? "-direct-" : "-http-") + std::to_string(thread);
-}
 
 // 8-byte words that differ along the object and between sizes: a GET that wrote nothing, or
 // the wrong bytes, does not match.
+namespace {
 uint64_t PatternWord(uint64_t index, uint64_t seed) {
   return (index + 1) * 0x9E3779B97F4A7C15ull ^ seed;
 }
+}  // namespace
 
 void FillPattern(char* p, uint64_t n, uint64_t seed) {
   for (uint64_t i = 0; i < n / 8; i++) {
@@ -44,6 +35,18 @@ bool MatchesPattern(const char* p, uint64_t n, uint64_t seed) {
   }
   uint64_t w = PatternWord(n / 8, seed);
   return memcmp(p + n / 8 * 8, &w, n % 8) == 0;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr uint64_t kMinRequests = 5;  // per cell, even when that outlasts the duration
+constexpr uint64_t kMemcpyBytes = 256ull << 20;
+constexpr int kMemcpyReps = 5;
+
+std::string GetKey(uint64_t size) { return "get-" + SizeLabel(size); }
+std::string PutKey(uint64_t size, bool direct, int thread) {
+  return "put-" + SizeLabel(size) + (direct ? "-direct-" : "-http-") + std::to_string(thread);
 }
 
 // The ETag every PUT of this size must come back with. Main thread only.

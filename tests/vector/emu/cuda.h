@@ -11,13 +11,9 @@ constexpr CUresult CUDA_SUCCESS = 0;
 constexpr CUresult CUDA_ERROR_INVALID_VALUE = 1;
 
 static inline CUresult cuMemGetAddressRange_v2(CUdeviceptr* base, size_t* size, CUdeviceptr p) {
-  cuda_emu::Device& d = cuda_emu::TheDevice();
-  std::lock_guard<std::mutex> lock(d.mu);
-  auto it = d.allocations.upper_bound(static_cast<uintptr_t>(p));
-  if (it == d.allocations.begin()) return CUDA_ERROR_INVALID_VALUE;
-  --it;
-  if (p - it->first >= it->second) return CUDA_ERROR_INVALID_VALUE;
-  *base = it->first;
-  *size = it->second;
+  const auto [start, bytes] = cuda_emu::AllocationOf(reinterpret_cast<const void*>(p));
+  if (bytes == 0) return CUDA_ERROR_INVALID_VALUE;
+  *base = start;
+  *size = bytes;
   return CUDA_SUCCESS;
 }

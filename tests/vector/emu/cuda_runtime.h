@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <type_traits>
+#include <utility>
 
 #include "cuda_emu.h"
 
@@ -78,15 +79,22 @@ inline cudaError_t Fail(cudaError_t e) {
   return e;
 }
 
-// Whether [p, p + bytes) lies inside one device allocation.
-inline bool OnDevice(const void* p, size_t bytes = 1) {
+// The device allocation holding p: {start, size}, or {0, 0} when p is not device memory.
+inline std::pair<uintptr_t, size_t> AllocationOf(const void* p) {
   Device& d = TheDevice();
   std::lock_guard<std::mutex> lock(d.mu);
   const auto at = reinterpret_cast<uintptr_t>(p);
   auto it = d.allocations.upper_bound(at);
-  if (it == d.allocations.begin()) return false;
+  if (it == d.allocations.begin()) return {0, 0};
   --it;
-  return at >= it->first && at - it->first + bytes <= std::max<size_t>(it->second, 1);
+  if (at - it->first >= it->second) return {0, 0};
+  return *it;
+}
+
+// Whether [p, p + bytes) lies inside one device allocation.
+inline bool OnDevice(const void* p, size_t bytes = 1) {
+  const auto [start, size] = AllocationOf(p);
+  return size > 0 && reinterpret_cast<uintptr_t>(p) - start + std::max<size_t>(bytes, 1) <= size;
 }
 
 inline bool KindFits(cudaMemcpyKind kind, const void* dst, const void* src, size_t bytes) {
