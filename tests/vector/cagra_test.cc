@@ -10,6 +10,7 @@
 
 #include "test_data.h"
 #include "vector/gpu/knn_clustered.h"
+#include "vector/internal.h"
 
 namespace skyway::vector::cagra {
 namespace {
@@ -130,7 +131,7 @@ TEST(CagraTest, SearchFindsTheNearestRows) {
   SearchParams params;
   params.itopk = 64;
   for (size_t i = 0; i < nq; ++i) {
-    got[i] = Search(Metric::kL2, graph.data(), n, 16, v.data(), nullptr, dim, &q[i * dim], k, params,
+    got[i] = Search(Metric::kL2, graph.data(), n, 16, nullptr, 0, v.data(), nullptr, dim, &q[i * dim], k, params,
                     nullptr, 7);
     ASSERT_EQ(got[i].size(), k);
     for (size_t e = 1; e < k; ++e) EXPECT_LE(got[i][e - 1].score, got[i][e].score);
@@ -139,10 +140,105 @@ TEST(CagraTest, SearchFindsTheNearestRows) {
   // A filter accepting one row in 200 still yields k accepted rows, the nearest of them.
   const RowFilter rare = [](int64_t row) { return row % 200 == 3; };
   auto exact_rare = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), 1, k, &rare);
-  auto hits = Search(Metric::kL2, graph.data(), n, 16, v.data(), nullptr, dim, q.data(), k, params,
+  auto hits = Search(Metric::kL2, graph.data(), n, 16, nullptr, 0, v.data(), nullptr, dim, q.data(), k, params,
                      &rare, 7);
   ASSERT_EQ(hits.size(), k);
   for (size_t e = 0; e < k; ++e) EXPECT_EQ(hits[e].row, exact_rare[0][e].row);
+}
+
+// Data of well-separated blobs: the kNN graph is islands, and a search stays in the island it
+// starts in. Random seeds miss the query's island now and then; the entry points (k-means++ over
+// a sample) put a start in every island.
+TEST(CagraTest, EntryPointsReachEveryIsland) {
+  constexpr size_t islands = 48, n = islands * 40, dim = 16, k = 10, nq = 2 * islands;
+  const auto v = test_data::IslandVectors(n, islands, dim, 1);
+  const auto q = test_data::IslandVectors(nq, islands, dim, 2);
+  const std::vector<uint32_t> ids = EntrySampleRows(n, 5);
+  ASSERT_EQ(ids.size(), EntrySampleCount(n));
+  ASSERT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  ASSERT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end());
+  std::vector<float> sample;
+  for (uint32_t r : ids) sample.insert(sample.end(), &v[r * dim], &v[r * dim] + dim);
+  const std::vector<uint32_t> entries =
+      EntryPoints(Metric::kL2, sample.data(), ids.data(), ids.size(), dim, EntryCount(n), 9);
+  ASSERT_EQ(entries.size(), EntryCount(n));
+  std::set<uint32_t> reached;
+  for (uint32_t e : entries) reached.insert(e % islands);
+  EXPECT_EQ(reached.size(), islands);
+
+  const auto knn = ExactKnnGraph(Metric::kL2, v.data(), n, dim, 32);
+  const auto graph = OptimizeGraph(knn.data(), n, 32, 16);
+  const auto exact = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
+  SearchParams params;
+  params.itopk = 16;
+  for (bool best_first : {false, true}) {
+    SCOPED_TRACE(best_first ? "best first" : "list");
+    params.best_first = best_first;
+    std::vector<std::vector<Hit>> with(nq), without(nq);
+    for (size_t i = 0; i < nq; ++i) {
+      with[i] = Search(Metric::kL2, graph.data(), n, 16, entries.data(), entries.size(), v.data(),
+                       nullptr, dim, &q[i * dim], k, params, nullptr, 7);
+      without[i] = Search(Metric::kL2, graph.data(), n, 16, nullptr, 0, v.data(), nullptr, dim,
+                          &q[i * dim], k, params, nullptr, 7);
+    }
+    std::printf("islands: recall@10 %.3f with entry points, %.3f with random seeds only\n",
+                Recall(with, exact), Recall(without, exact));
+    EXPECT_GE(Recall(with, exact), 0.99);
+    EXPECT_LT(Recall(without, exact), 0.9);  // the data does split the graph
+  }
+  // A sample of one row repeated gives one entry point.
+  const std::vector<float> same(10 * dim, 1.0F);
+  EXPECT_EQ(EntryPoints(Metric::kL2, same.data(), ids.data(), 10, dim, 5, 1).size(), 1u);
+}
+
+// The entry points are part of the index: built, serialized and loaded with it. A graph saved
+// without them (before they existed) still loads; damaged ones are refused.
+TEST(CagraTest, EntryPointsTravelWithTheIndex) {
+  constexpr size_t islands = 48, n = islands * 40, dim = 16, k = 10, nq = 2 * islands;
+  const auto v = test_data::IslandVectors(n, islands, dim, 1);
+  const auto q = test_data::IslandVectors(nq, islands, dim, 2);
+  const auto exact = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
+  IndexSpec spec{"GPU_CAGRA", Metric::kL2, {{"intermediate_graph_degree", "32"}, {"graph_degree", "16"}}};
+  auto index = BuildIndex(spec, v.data(), n, dim);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  const Params search = {{"itopk_size", "16"}};
+  auto hits = (*index)->Search(q.data(), nq, k, search, nullptr);
+  ASSERT_TRUE(hits.ok());
+  EXPECT_GE(Recall(*hits, exact), 0.99);
+  auto blob = (*index)->Serialize();
+  ASSERT_TRUE(blob.ok());
+  // Graph, entries, their count, the mark.
+  const size_t count = EntryCount(n);
+  ASSERT_EQ(blob->size(), internal::kBlobHeaderSize + (n * 16 + count + 2) * sizeof(uint32_t));
+  auto loaded = LoadIndex(spec, *blob, v.data(), n, dim);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  auto again = (*loaded)->Search(q.data(), nq, k, search, nullptr);
+  ASSERT_TRUE(again.ok());
+  for (size_t i = 0; i < nq; ++i) {
+    ASSERT_EQ((*again)[i].size(), (*hits)[i].size());
+    for (size_t e = 0; e < (*hits)[i].size(); ++e) EXPECT_EQ((*again)[i][e].row, (*hits)[i][e].row);
+  }
+  // The payload rewritten, then sealed again as a valid blob.
+  auto reseal = [&](size_t words_kept, std::vector<uint32_t> tail) {
+    std::string out = internal::NewBlob();
+    out.append(*blob, internal::kBlobHeaderSize, words_kept * sizeof(uint32_t));
+    out.append(reinterpret_cast<const char*>(tail.data()), tail.size() * sizeof(uint32_t));
+    internal::SealBlob({internal::IndexType::kGpuCagra, Metric::kL2, dim, n}, &out);
+    return out;
+  };
+  auto old = LoadIndex(spec, reseal(n * 16, {}), v.data(), n, dim);
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  auto old_hits = (*old)->Search(q.data(), nq, k, search, nullptr);
+  ASSERT_TRUE(old_hits.ok());
+  for (const auto& h : *old_hits) EXPECT_EQ(h.size(), k);
+  for (const auto& bad : {reseal(n * 16, {7, 1}),                      // no mark: a torn row
+                          reseal(n * 16, {static_cast<uint32_t>(n), 1, 0xFFFFFFFFu}),  // row n
+                          reseal(n * 16, {0, 0xFFFFFFFFu}),               // zero entries
+                          reseal(n * 16, {3, 0xFFFFFFFFu}),               // entries cut from the graph
+                          reseal(0, {0xFFFFFFFFu})}) {                    // a mark alone
+    auto refused = LoadIndex(spec, bad, v.data(), n, dim);
+    EXPECT_EQ(refused.status().code(), Code::kInvalidArgument) << refused.status().ToString();
+  }
 }
 
 // A segment bigger than the build's memory: rows come through a RowSource in blocks, each block

@@ -221,7 +221,8 @@ TEST(KernelsTest, DetourPruneHandlesRepeatedNeighbours) {
 std::vector<std::vector<Hit>> SearchOnBlocks(Metric metric, const std::vector<uint32_t>& graph,
                                              size_t degree, const std::vector<float>& v, size_t dim,
                                              std::vector<float> q, size_t k, size_t itopk,
-                                             size_t width, size_t query_base, unsigned threads = 32) {
+                                             size_t width, size_t query_base, unsigned threads = 32,
+                                             const std::vector<uint32_t>& entries = {}) {
   const size_t n = v.size() / dim, nq = q.size() / dim;
   const size_t list = std::max(itopk, k);
   const size_t m = Pow2(list + width * degree);
@@ -234,9 +235,10 @@ std::vector<std::vector<Hit>> SearchOnBlocks(Metric metric, const std::vector<ui
   std::vector<uint32_t> visited(nq * words, 0), ids(nq * k);
   std::vector<float> dist(nq * k);
   const size_t iterations = 2 * (list / width) + 16;
-  const size_t seeds = std::min(n, std::max(width * degree, 4 * list));
+  const size_t seeds = std::min(n, cagra::DefaultRandomSeeds(width, degree, list, entries.size()));
   cuda_emu::Launch(static_cast<unsigned>(nq), threads, CagraSearchSharedBytes(dim, m), [&] {
-    CagraSearchKernel(graph.data(), static_cast<uint32_t>(n), static_cast<int>(degree), v.data(),
+    CagraSearchKernel(graph.data(), static_cast<uint32_t>(n), static_cast<int>(degree),
+                      entries.data(), static_cast<int>(entries.size()), v.data(),
                       inv.data(), dim, CodeFor(metric), q.data(), static_cast<int>(list),
                       static_cast<int>(width), static_cast<int>(iterations), static_cast<int>(seeds),
                       /*seed=*/11, query_base, static_cast<int>(m), visited.data(), words,
@@ -280,7 +282,7 @@ TEST(KernelsTest, CagraSearchFindsTheNearestRows) {
     cagra::SearchParams params;
     params.itopk = 32;
     for (size_t i = 0; i < nq; ++i) {
-      cpu[i] = cagra::Search(metric, graph.data(), n, degree, v.data(),
+      cpu[i] = cagra::Search(metric, graph.data(), n, degree, nullptr, 0, v.data(),
                              metric == Metric::kCosine ? inv.data() : nullptr, dim, &unit[i * dim],
                              k, params, nullptr, 11);
     }
@@ -342,6 +344,28 @@ TEST(KernelsTest, CagraSearchDependsOnTheQueryNotItsBatch) {
   const auto alone = SearchOnBlocks(Metric::kL2, graph, degree, v, dim, sixth, 5, 16, 1, 5);
   ASSERT_EQ(alone[0].size(), batch[5].size());
   for (size_t e = 0; e < alone[0].size(); ++e) EXPECT_EQ(alone[0][e].row, batch[5][e].row);
+}
+
+// Islands (blobs whose kNN graph has no edge between them): the kernel starts from the entry
+// points as the CPU search does, so it finds every query's island; random seeds alone do not.
+TEST(KernelsTest, CagraSearchStartsFromTheEntryPoints) {
+  constexpr size_t islands = 48, n = islands * 40, dim = 16, k = 10, nq = 2 * islands;
+  const auto v = test_data::IslandVectors(n, islands, dim, 1);
+  const auto q = test_data::IslandVectors(nq, islands, dim, 2);
+  const std::vector<uint32_t> ids = cagra::EntrySampleRows(n, 5);
+  std::vector<float> sample;
+  for (uint32_t r : ids) sample.insert(sample.end(), &v[r * dim], &v[r * dim] + dim);
+  const std::vector<uint32_t> entries = cagra::EntryPoints(Metric::kL2, sample.data(), ids.data(),
+                                                           ids.size(), dim, cagra::EntryCount(n), 9);
+  const auto knn = cagra::ExactKnnGraph(Metric::kL2, v.data(), n, dim, 32);
+  const auto graph = cagra::OptimizeGraph(knn.data(), n, 32, 16);
+  const auto exact = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
+  const auto with = SearchOnBlocks(Metric::kL2, graph, 16, v, dim, q, k, 16, 1, 0, 32, entries);
+  const auto without = SearchOnBlocks(Metric::kL2, graph, 16, v, dim, q, k, 16, 1, 0, 32);
+  std::printf("islands, kernel: recall@10 %.3f with entry points, %.3f with random seeds only\n",
+              test_data::Recall(with, exact), test_data::Recall(without, exact));
+  EXPECT_GE(test_data::Recall(with, exact), 0.99);
+  EXPECT_LT(test_data::Recall(without, exact), 0.9);
 }
 
 }  // namespace

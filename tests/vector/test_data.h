@@ -30,6 +30,23 @@ inline std::vector<float> ClusteredVectors(size_t n, size_t dim, uint32_t seed) 
   return out;
 }
 
+// Islands: `islands` Gaussian blobs (unit spread) whose centres lie about 28 x their spread apart,
+// row i in blob i % islands. A kNN graph of them has no edge between blobs. The same centres for
+// every seed (base rows and queries).
+inline std::vector<float> IslandVectors(size_t n, size_t islands, size_t dim, uint32_t seed) {
+  std::mt19937 rng(43);
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<float> centers(islands * dim);
+  for (float& c : centers) c = 20 * normal(rng);
+  rng.seed(seed);
+  std::vector<float> out(n * dim);
+  for (size_t i = 0; i < n; ++i) {
+    const float* c = &centers[(i % islands) * dim];
+    for (size_t j = 0; j < dim; ++j) out[i * dim + j] = c[j] + normal(rng);
+  }
+  return out;
+}
+
 // The first n images of a Fashion-MNIST IDX file as floats in [0, 1]; empty when absent.
 inline std::vector<float> ReadFashionMnist(const char* name, size_t n) {
   std::string path = std::string("/usr/share/datasets/fashion-mnist/") + name;

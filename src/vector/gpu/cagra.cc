@@ -2,10 +2,13 @@
 #include "vector/gpu/cagra.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
+#include <limits>
 #include <mutex>
-#include <queue>
 #include <numeric>
+#include <queue>
+#include <random>
 
 #include "vector/internal.h"
 
@@ -170,6 +173,79 @@ std::vector<uint32_t> OptimizeGraph(const uint32_t* knn, size_t n, size_t k_init
   return AddReverseEdges(pruned.data(), n, degree);
 }
 
+size_t EntryCount(size_t n) {
+  const auto root = static_cast<size_t>(std::sqrt(static_cast<double>(n)));
+  return std::min(n, std::clamp<size_t>(2 * root, 64, 2048));
+}
+
+size_t DefaultRandomSeeds(size_t width, size_t degree, size_t list, size_t num_entries) {
+  return num_entries > 0 ? width * degree : std::max(width * degree, 4 * list);
+}
+
+size_t EntrySampleCount(size_t n) { return std::min(n, 16 * EntryCount(n)); }
+
+std::vector<uint32_t> EntrySampleRows(size_t n, uint64_t seed) {
+  const size_t count = EntrySampleCount(n);
+  std::vector<uint32_t> rows;
+  rows.reserve(count);
+  // Selection sampling (Knuth's algorithm S): each row in turn, with the odds of the rows left.
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  for (size_t row = 0; row < n && rows.size() < count; ++row) {
+    if (static_cast<double>(n - row) * uniform(rng) < static_cast<double>(count - rows.size())) {
+      rows.push_back(static_cast<uint32_t>(row));
+    }
+  }
+  return rows;
+}
+
+std::vector<uint32_t> EntryPoints(Metric metric, const float* sample, const uint32_t* ids,
+                                  size_t count, size_t dim, size_t entries, uint64_t seed) {
+  std::vector<uint32_t> out;
+  if (count == 0 || entries == 0) return out;
+  std::vector<float> normalized;
+  if (metric == Metric::kCosine) {
+    normalized = internal::NormalizedCopy(sample, count, dim);
+    sample = normalized.data();
+  }
+  std::vector<float> nearest(count, std::numeric_limits<float>::infinity());
+  std::mt19937_64 rng(seed);
+  size_t pick = rng() % count;
+  const int64_t rows = static_cast<int64_t>(count);
+  while (true) {
+    out.push_back(ids[pick]);
+    if (out.size() == entries) break;
+    const float* center = sample + pick * dim;
+    double total = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total) if (count * dim >= (1 << 16))
+    for (int64_t i = 0; i < rows; ++i) {
+      const float d = internal::L2Sqr(sample + static_cast<size_t>(i) * dim, center, dim);
+      nearest[i] = std::min(nearest[i], d);
+      total += nearest[i];
+    }
+    if (!(total > 0)) break;  // every sample row is an entry's duplicate
+    // The next entry: a sample row drawn with odds its squared distance to the nearest entry.
+    double target = std::uniform_real_distribution<double>(0.0, total)(rng);
+    pick = count;
+    for (size_t i = 0; i < count; ++i) {
+      target -= nearest[i];
+      if (nearest[i] > 0 && target < 0) {
+        pick = i;
+        break;
+      }
+    }
+    if (pick == count) {  // rounding: the last row still far from every entry
+      for (size_t i = count; i-- > 0;) {
+        if (nearest[i] > 0) {
+          pick = i;
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // Filtered search, best first as hnswlib's filtered base-layer walk, over the CAGRA graph: every
@@ -180,7 +256,8 @@ namespace {
 template <typename Distance>
 std::vector<Hit> FilteredSearch(Metric metric, const uint32_t* graph, size_t n, size_t degree,
                                 const Distance& distance, size_t k, size_t ef,
-                                size_t seeds, const RowFilter* filter, uint64_t seed) {
+                                const uint32_t* entries, size_t num_entries, size_t seeds,
+                                const RowFilter* filter, uint64_t seed) {
   using Candidate = std::pair<float, uint32_t>;
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> candidates;
   std::priority_queue<Candidate> top;  // accepted, worst on top
@@ -200,6 +277,7 @@ std::vector<Hit> FilteredSearch(Metric metric, const uint32_t* graph, size_t n, 
       if (top.size() > ef) top.pop();
     }
   };
+  for (size_t e = 0; e < num_entries; ++e) reach(entries[e]);
   uint64_t state = seed;
   for (size_t s = 0; s < seeds; ++s) reach(static_cast<uint32_t>(SplitMix(&state) % n));
   while (!candidates.empty()) {
@@ -228,7 +306,7 @@ std::vector<Hit> FilteredSearch(Metric metric, const uint32_t* graph, size_t n, 
 }  // namespace
 
 std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t degree,
-                        const float* vectors, const float* inv_norms, size_t dim,
+                        const uint32_t* entries, size_t num_entries, const float* vectors, const float* inv_norms, size_t dim,
                         const float* query, size_t k, const SearchParams& params,
                         const RowFilter* filter, uint64_t seed) {
   if (n == 0 || k == 0) return {};
@@ -237,14 +315,12 @@ std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t d
   };
   const size_t width = std::max<size_t>(1, params.search_width);
   const size_t list_size = std::max(params.itopk, k);
-  // Random entry points: CAGRA's search_width x degree, but at least 4 x the list, so that a
-  // graph of well-separated clusters (whose kNN edges rarely leave a cluster) is entered in the
-  // query's cluster too.
-  const size_t seeds = std::min(
-      n, params.random_seeds > 0 ? params.random_seeds
-                                 : std::max(width * degree, 4 * list_size));
+  const size_t seeds = std::min(n, params.random_seeds > 0
+                                      ? params.random_seeds
+                                      : DefaultRandomSeeds(width, degree, list_size, num_entries));
   if (filter != nullptr || params.best_first) {
-    return FilteredSearch(metric, graph, n, degree, distance, k, list_size, seeds, filter, seed);
+    return FilteredSearch(metric, graph, n, degree, distance, k, list_size, entries, num_entries,
+                          seeds, filter, seed);
   }
   const size_t max_iterations =
       params.max_iterations > 0 ? params.max_iterations : 2 * (list_size / width) + 16;
@@ -269,6 +345,7 @@ std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t d
       std::sort(list.begin(), list.end(), closer);
     }
   };
+  for (size_t e = 0; e < num_entries; ++e) consider(entries[e]);
   uint64_t state = seed;
   for (size_t s = 0; s < seeds; ++s) consider(static_cast<uint32_t>(SplitMix(&state) % n));
   merge();

@@ -34,22 +34,45 @@ std::vector<uint32_t> AddReverseEdges(const uint32_t* pruned, size_t n, size_t d
 // Both steps: the search graph from a kNN graph. REQUIRES: degree <= k_init.
 std::vector<uint32_t> OptimizeGraph(const uint32_t* knn, size_t n, size_t k_init, size_t degree);
 
+// Entry points of the search, an addition to CAGRA (whose seeds are random rows only): rows spread
+// over the data by k-means++ seeding (D^2 sampling) over a sample, so that a graph made of
+// islands (well-separated clusters, whose kNN edges never leave them) is entered in the query's
+// island, as hnswlib's upper layers do. sample: count rows (host memory), ids their row numbers.
+// COSINE compares directions. Up to `entries` row numbers, fewer when the sample has fewer
+// distinct rows.
+std::vector<uint32_t> EntryPoints(Metric metric, const float* sample, const uint32_t* ids,
+                                  size_t count, size_t dim, size_t entries, uint64_t seed);
+
+// How many entry points a graph of n rows gets (2 sqrt(n) in [64, 2048]: each costs a distance
+// per search, and twice the islands of a mixture of sqrt(n) clusters), and how many sample rows
+// they are drawn from (16 each).
+size_t EntryCount(size_t n);
+size_t EntrySampleCount(size_t n);
+// The sample rows (sorted, distinct, fixed by n and seed).
+std::vector<uint32_t> EntrySampleRows(size_t n, uint64_t seed);
+
 struct SearchParams {
   size_t itopk = 64;         // internal top-k list (at least k)
   size_t search_width = 1;   // nodes expanded per iteration
   size_t min_iterations = 0;
   size_t max_iterations = 0;  // 0: enough to explore the list several times over
   bool best_first = false;    // walk best first (a heap) rather than CAGRA's list, as with a filter
-  size_t random_seeds = 0;    // random entry candidates; 0: max(search_width * degree, 4 * itopk)
+  size_t random_seeds = 0;    // random entry candidates; 0: DefaultRandomSeeds
 };
 
+// Random rows a search starts from besides the entry points: CAGRA's search_width x degree; with
+// no entry points at least 4 x the list, so that a graph of well-separated clusters is more
+// likely entered in the query's.
+size_t DefaultRandomSeeds(size_t width, size_t degree, size_t list, size_t num_entries);
+
 // Searches the graph (n x degree) for the k nearest rows of one query: hits best first, scores
-// as vector.h says. COSINE: query normalized, inv_norms the rows' 1/|x| (else null). With a
+// as vector.h says. Every entry point (num_entries rows, none when 0) and `random_seeds` random
+// rows are candidates to start from. COSINE: query normalized, inv_norms the rows' 1/|x| (else null). With a
 // filter the walk is best-first (hnswlib's filtered walk over this graph): rejected rows are
 // waypoints, results are the best itopk accepted ones; a filter that accepts few rows ends in an
 // exact scan of the accepted rows.
 std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t degree,
-                        const float* vectors, const float* inv_norms, size_t dim,
+                        const uint32_t* entries, size_t num_entries, const float* vectors, const float* inv_norms, size_t dim,
                         const float* query, size_t k, const SearchParams& params,
                         const RowFilter* filter, uint64_t seed);
 

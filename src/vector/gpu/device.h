@@ -92,12 +92,13 @@ Result<std::vector<std::vector<Hit>>> BruteForce(Metric metric, const float* vec
 // iteration (every edge scored by a warp), marks visited rows in a per-query bitmap, and stops
 // when the list has nothing unexplored. graph: n x degree (host or device). COSINE: as the CPU
 // search (query normalized here, rows scaled by their inverse norms). No filter (the caller
-// searches filtered queries on the CPU). The list, entry seeds and iteration bound are the CPU
-// search's (max(itopk, k); max(width x degree, 4 x list); 2 list / width + 16), but seeds
-// are drawn from a different stream. Errors as KnnGraph; kInvalidArgument for dim > 4096 or
+// searches filtered queries on the CPU). The list, the seeds (the entry points, host memory, then
+// cagra::DefaultRandomSeeds random rows) and the iteration bound (2 list / width + 16) are the
+// CPU search's, but the random rows are drawn from a different stream. Errors as KnnGraph; kInvalidArgument for dim > 4096 or
 // itopk > 512.
 Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t* graph, size_t n,
-                                                  size_t degree, const float* vectors, size_t dim,
+                                                  size_t degree, const uint32_t* entries,
+                                                  size_t num_entries, const float* vectors, size_t dim,
                                                   const float* queries, size_t nq, size_t k,
                                                   size_t itopk, size_t search_width,
                                                   size_t max_iterations, uint64_t seed);

@@ -30,6 +30,7 @@ Result<std::vector<std::vector<Hit>>> BruteForce(Metric, const float*, size_t, s
 }
 
 Result<std::vector<std::vector<Hit>>> CagraSearch(Metric, const uint32_t*, size_t, size_t,
+                                                  const uint32_t*, size_t,
                                                   const float*, size_t, const float*, size_t,
                                                   size_t, size_t, size_t, size_t, uint64_t) {
   return NoCuda();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "vector/gpu/cagra.h"
 #include "vector/gpu/device.h"
 #include "vector/gpu/device_internal.cuh"
 #include "vector/gpu/kernels_search.cuh"
@@ -45,7 +46,8 @@ Result<size_t> SearchSharedLimit() {
 }  // namespace
 
 Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t* graph, size_t n,
-                                                  size_t degree, const float* vectors, size_t dim,
+                                                  size_t degree, const uint32_t* entries,
+                                                  size_t num_entries, const float* vectors, size_t dim,
                                                   const float* queries, size_t nq, size_t k,
                                                   size_t itopk, size_t search_width,
                                                   size_t max_iterations, uint64_t seed) {
@@ -68,7 +70,7 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
                            std::to_string(shared_limit >> 10) + " KiB");
   }
   const size_t iterations = max_iterations > 0 ? max_iterations : 2 * (list / width) + 16;
-  const size_t seeds = std::min(n, std::max(width * degree, 4 * list));
+  const size_t seeds = std::min(n, cagra::DefaultRandomSeeds(width, degree, list, num_entries));
   const size_t words = (n + 31) / 32;
   const size_t batch = std::max<size_t>(1, std::min<size_t>(nq, (size_t{1} << 30) / (words * 4)));
   const int metric_code = CodeOf(metric);
@@ -80,13 +82,18 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
     queries = normalized.data();
   }
   RETURN_IF_ERROR(q_rows.From(queries, nq * dim));
-  DeviceArray<uint32_t> dev_graph, visited, out_i;
+  DeviceArray<uint32_t> dev_graph, dev_entries, visited, out_i;
   DeviceArray<float> inv_norms, out_d;
   const uint32_t* graph_on_device = graph;
   if (!IsDevicePointer(graph)) {
     RETURN_IF_ERROR(dev_graph.Allocate(n * degree));
     CUDA_OR_RETURN(cudaMemcpy(dev_graph.get(), graph, n * degree * sizeof(uint32_t), cudaMemcpyHostToDevice));
     graph_on_device = dev_graph.get();
+  }
+  if (num_entries > 0) {
+    RETURN_IF_ERROR(dev_entries.Allocate(num_entries));
+    CUDA_OR_RETURN(cudaMemcpy(dev_entries.get(), entries, num_entries * sizeof(uint32_t),
+                              cudaMemcpyHostToDevice));
   }
   RETURN_IF_ERROR(inv_norms.Allocate(n));
   if (metric == Metric::kCosine) {
@@ -101,7 +108,8 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
     const size_t count = std::min(batch, nq - q0);
     CUDA_OR_RETURN(cudaMemset(visited.get(), 0, count * words * sizeof(uint32_t)));
     SKYWAY_LAUNCH(CagraSearchKernel, static_cast<unsigned>(count), kSearchThreads, shared,
-        graph_on_device, static_cast<uint32_t>(n), static_cast<int>(degree), base.get(),
+        graph_on_device, static_cast<uint32_t>(n), static_cast<int>(degree), dev_entries.get(),
+        static_cast<int>(num_entries), base.get(),
         inv_norms.get(), dim, metric_code, q_rows.get() + q0 * dim, static_cast<int>(list),
         static_cast<int>(width), static_cast<int>(iterations), static_cast<int>(seeds), seed, q0,
         static_cast<int>(m), visited.get(), words, static_cast<int>(k), out_i.get(), out_d.get());

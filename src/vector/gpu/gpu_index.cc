@@ -20,6 +20,8 @@ constexpr int64_t kMaxDegree = 1024;
 constexpr int64_t kDefaultItopk = 64;
 constexpr int64_t kMaxItopk = 1 << 16;
 constexpr uint64_t kSearchSeed = 0x5EED5EED;
+// Ends a serialized graph that carries entry points: no edge equals it (rows are < n <= 2^32-1).
+constexpr uint32_t kEntriesMark = 0xFFFFFFFFu;
 
 std::vector<float> InverseNorms(const float* vectors, size_t n, size_t dim) {
   std::vector<float> out(n);
@@ -59,9 +61,9 @@ class DeviceCopies {
 class CagraIndex final : public OverCallerVectors {
  public:
   CagraIndex(IndexSpec spec, const float* vectors, size_t n, size_t dim, size_t degree,
-             std::vector<uint32_t> graph)
+             std::vector<uint32_t> graph, std::vector<uint32_t> entries)
       : OverCallerVectors(std::move(spec), vectors, n, dim), degree_(degree),
-        graph_(std::move(graph)) {
+        graph_(std::move(graph)), entries_(std::move(entries)) {
     if (spec_.metric == Metric::kCosine && vectors_ != nullptr) {
       inv_norms_ = InverseNorms(vectors_, n_, dim_);
     }
@@ -95,8 +97,9 @@ class CagraIndex final : public OverCallerVectors {
                                     {graph_.data(), graph_.size() * sizeof(uint32_t)}});
       const auto* vectors = on_device[0] ? static_cast<const float*>(on_device[0]) : vectors_;
       const auto* graph = on_device[1] ? static_cast<const uint32_t*>(on_device[1]) : graph_.data();
-      auto hits = gpu::CagraSearch(spec_.metric, graph, n_, degree_, vectors, dim_, queries, nq, k,
-                                   sp.itopk, sp.search_width, sp.max_iterations, kSearchSeed);
+      auto hits = gpu::CagraSearch(spec_.metric, graph, n_, degree_, entries_.data(),
+                                   entries_.size(), vectors, dim_, queries, nq, k, sp.itopk,
+                                   sp.search_width, sp.max_iterations, kSearchSeed);
       if (hits.ok()) return hits;
       LogWarn("GPU_CAGRA: searching on the CPU: " + hits.status().ToString());
     }
@@ -109,16 +112,26 @@ class CagraIndex final : public OverCallerVectors {
     const int64_t count = static_cast<int64_t>(nq);
 #pragma omp parallel for schedule(dynamic) if (count >= 16)
     for (int64_t q = 0; q < count; ++q) {
-      results[q] = cagra::Search(spec_.metric, graph_.data(), n_, degree_, vectors_, inv, dim_,
-                                 queries + q * dim_, k, sp, filter, kSearchSeed);
+      results[q] = cagra::Search(spec_.metric, graph_.data(), n_, degree_, entries_.data(),
+                                 entries_.size(), vectors_, inv, dim_, queries + q * dim_, k, sp,
+                                 filter, kSearchSeed);
     }
     return results;
   }
 
-  // The payload is the graph itself: n x degree uint32, row-major.
+  // The payload is the graph itself, n x degree uint32, row-major; then, when there are entry
+  // points, their rows, their count and kEntriesMark (uint32 each).
   Result<std::string> Serialize() const override {
     std::string out = NewBlob();
-    out.append(reinterpret_cast<const char*>(graph_.data()), graph_.size() * sizeof(uint32_t));
+    auto put = [&out](const uint32_t* v, size_t count) {
+      out.append(reinterpret_cast<const char*>(v), count * sizeof(uint32_t));
+    };
+    put(graph_.data(), graph_.size());
+    if (!entries_.empty()) {
+      const uint32_t trailer[2] = {static_cast<uint32_t>(entries_.size()), kEntriesMark};
+      put(entries_.data(), entries_.size());
+      put(trailer, 2);
+    }
     SealBlob({IndexType::kGpuCagra, spec_.metric, dim_, n_}, &out);
     return out;
   }
@@ -126,7 +139,8 @@ class CagraIndex final : public OverCallerVectors {
  private:
   size_t degree_;
   std::vector<uint32_t> graph_;
-  std::vector<float> inv_norms_;  // COSINE
+  std::vector<uint32_t> entries_;  // the search's entry points (none in graphs saved before them)
+  std::vector<float> inv_norms_;   // COSINE
   DeviceCopies device_;           // vectors, graph
 };
 
@@ -269,15 +283,19 @@ Result<std::unique_ptr<Index>> BuildCagraIndex(const IndexSpec& spec, const floa
   ASSIGN_OR_RETURN(Degrees d, BuildDegrees(spec, n));
   const bool device = gpu::Available();
   ASSIGN_OR_RETURN(KnnAlgo algo, KnnAlgoOf(spec.params, n, dim, device));
-  std::vector<uint32_t> graph;
+  std::vector<uint32_t> graph, entries;
   if (d.graph > 0) {
+    EntrySampler sampler(n, dim);
+    RETURN_IF_ERROR(sampler.Collect(vectors, 0, n));
     ASSIGN_OR_RETURN(std::vector<uint32_t> knn, KnnOf(spec, algo, vectors, n, dim, d.intermediate, device));
     bool on_device = false;
     ASSIGN_OR_RETURN(graph, GraphFromKnn(knn, n, d, device, &on_device));
+    entries = sampler.Entries(spec.metric);
   }
   // Built from device memory: the index keeps no pointer the CPU cannot read.
   const float* host_vectors = gpu::IsDevicePointer(vectors) ? nullptr : vectors;
-  return std::unique_ptr<Index>(new CagraIndex(spec, host_vectors, n, dim, d.graph, std::move(graph)));
+  return std::unique_ptr<Index>(
+      new CagraIndex(spec, host_vectors, n, dim, d.graph, std::move(graph), std::move(entries)));
 }
 
 Result<std::unique_ptr<Index>> BuildCagraIndexStreamed(const IndexSpec& spec, size_t n, size_t dim,
@@ -289,25 +307,30 @@ Result<std::unique_ptr<Index>> BuildCagraIndexStreamed(const IndexSpec& spec, si
     return Status(Code::kFailedPrecondition, "", "a GPU build was asked for: " + gpu::Describe());
   }
   ASSIGN_OR_RETURN(KnnAlgo algo, KnnAlgoOf(spec.params, n, dim, options.device));
-  std::vector<uint32_t> graph;
+  std::vector<uint32_t> graph, entries;
   if (d.graph > 0) {
     ASSIGN_OR_RETURN(const size_t block_rows,
                      PlanBlockRows(n, dim, d.intermediate, BuildMemoryLimit(options), options.device));
     std::vector<uint32_t> knn;
+    EntrySampler sampler(n, dim);
     if (block_rows >= n && algo == KnnAlgo::kClustered) {
       // It fits at once: all rows in one buffer, then the in-memory build by clusters.
       ASSIGN_OR_RETURN(float* rows, source.Buffer(n * dim * sizeof(float), options.device));
       RETURN_IF_ERROR(source.Read(0, n, rows));
       *stats = {n, 1, 1, uint64_t{n} * dim * sizeof(float), false};
+      RETURN_IF_ERROR(sampler.Collect(rows, 0, n));
       ASSIGN_OR_RETURN(knn, KnnOf(spec, algo, rows, n, dim, d.intermediate, options.device));
     } else {  // the exact graph, a block pair at a time (one block when it fits)
-      ASSIGN_OR_RETURN(knn, StreamedKnnGraph(spec.metric, n, dim, d.intermediate, source, options, stats));
+      ASSIGN_OR_RETURN(knn, StreamedKnnGraph(spec.metric, n, dim, d.intermediate, source, options,
+                                             stats, &sampler));
     }
+    entries = sampler.Entries(spec.metric);
     const uint64_t prune_bytes = uint64_t{n} * (d.intermediate + d.graph) * sizeof(uint32_t);
     const bool device = options.device && (options.memory_limit == 0 || prune_bytes <= options.memory_limit);
     ASSIGN_OR_RETURN(graph, GraphFromKnn(knn, n, d, device, &stats->pruned_on_device));
   }
-  return std::unique_ptr<Index>(new CagraIndex(spec, nullptr, n, dim, d.graph, std::move(graph)));
+  return std::unique_ptr<Index>(
+      new CagraIndex(spec, nullptr, n, dim, d.graph, std::move(graph), std::move(entries)));
 }
 
 Result<std::unique_ptr<Index>> LoadCagraIndex(const IndexSpec& spec, std::string_view bytes,
@@ -318,6 +341,27 @@ Result<std::unique_ptr<Index>> LoadCagraIndex(const IndexSpec& spec, std::string
   if (header.n != n || (vectors == nullptr && n > 0)) {
     return Status::Invalid("GPU_CAGRA index of " + std::to_string(header.n) +
                            " rows needs the caller's vectors, got " + std::to_string(n));
+  }
+  // The entry points, when the payload ends with them.
+  std::vector<uint32_t> entries;
+  auto word_at_end = [&payload](size_t i) {  // the i-th uint32 from the end (1: the last)
+    uint32_t v;
+    std::memcpy(&v, payload.data() + payload.size() - i * sizeof(uint32_t), sizeof v);
+    return v;
+  };
+  if (payload.size() >= 2 * sizeof(uint32_t) && payload.size() % sizeof(uint32_t) == 0 &&
+      word_at_end(1) == kEntriesMark) {
+    const size_t count = word_at_end(2);
+    if (count == 0 || count > n || (count + 2) * sizeof(uint32_t) > payload.size()) {
+      return Status::Invalid("not a serialized GPU_CAGRA graph (bad entry points)");
+    }
+    entries.resize(count);
+    std::memcpy(entries.data(), payload.data() + payload.size() - (count + 2) * sizeof(uint32_t),
+                count * sizeof(uint32_t));
+    payload.remove_suffix((count + 2) * sizeof(uint32_t));
+    for (uint32_t v : entries) {
+      if (v >= n) return Status::Invalid("not a serialized GPU_CAGRA graph (entry point out of range)");
+    }
   }
   const size_t row_bytes = n * sizeof(uint32_t);
   if (n == 0 ? !payload.empty() : payload.size() % row_bytes != 0 ||
@@ -330,7 +374,8 @@ Result<std::unique_ptr<Index>> LoadCagraIndex(const IndexSpec& spec, std::string
   for (uint32_t v : graph) {
     if (v >= n) return Status::Invalid("not a serialized GPU_CAGRA graph (edge out of range)");
   }
-  return std::unique_ptr<Index>(new CagraIndex(spec, vectors, n, dim, degree, std::move(graph)));
+  return std::unique_ptr<Index>(
+      new CagraIndex(spec, vectors, n, dim, degree, std::move(graph), std::move(entries)));
 }
 
 Result<std::unique_ptr<Index>> MakeGpuBruteForceIndex(const IndexSpec& spec, const float* vectors,

@@ -58,7 +58,7 @@ constexpr size_t CagraSearchSharedBytes(size_t dim, size_t m) {
 // One block per query. Shared: the query, and m = pow2(itopk + width * degree) (distance, id)
 // pairs: [0, itopk) the sorted list (id's top bit: explored), [itopk, m) this round's candidates.
 __global__ void CagraSearchKernel(const uint32_t* graph, uint32_t n, int degree,
-                                  const float* vectors, const float* inv_norms, size_t dim,
+                                  const uint32_t* entries, int num_entries, const float* vectors, const float* inv_norms, size_t dim,
                                   int metric, const float* queries, int itopk, int width,
                                   int max_iterations, int seeds, uint64_t seed, size_t query_base, int m,
                                   uint32_t* visited, size_t visited_words, int k,
@@ -77,14 +77,18 @@ __global__ void CagraSearchKernel(const uint32_t* graph, uint32_t n, int degree,
     id[t] = kNone;
   }
   __syncthreads();
-  // Seeds, a round of (m - itopk) at a time, each merged into the list.
+  // Seeds, the entry points then `seeds` random rows, a round of (m - itopk) at a time, each
+  // merged into the list.
   const int room = m - itopk;
-  for (int first = 0; first < seeds; first += room) {
+  for (int first = 0; first < num_entries + seeds; first += room) {
     for (int t = threadIdx.x; t < room; t += blockDim.x) {
+      const int c = first + t;
       uint32_t row = kNone;
-      if (first + t < seeds) {
-        row = FirstVisit(seen, static_cast<uint32_t>(
-                                   MixSeed(seed + (query_base + q) * 1000003u + first + t) % n));
+      if (c < num_entries) {
+        row = FirstVisit(seen, entries[c]);
+      } else if (c < num_entries + seeds) {
+        const uint64_t r = MixSeed(seed + (query_base + q) * 1000003u + (c - num_entries));
+        row = FirstVisit(seen, static_cast<uint32_t>(r % n));
       }
       id[itopk + t] = row;
     }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <utility>
 
+#include "vector/gpu/cagra.h"
 #include "vector/gpu/device.h"
 #include "vector/internal.h"
 
@@ -137,9 +138,40 @@ Result<size_t> PlanBlockRows(size_t n, size_t dim, size_t k, uint64_t limit, boo
   return lo;
 }
 
+namespace {
+constexpr uint64_t kEntrySeed = 0xE17E5EED;
+}  // namespace
+
+EntrySampler::EntrySampler(size_t n, size_t dim)
+    : n_(n), dim_(dim), ids_(cagra::EntrySampleRows(n, kEntrySeed)), rows_(ids_.size() * dim) {}
+
+Status EntrySampler::Collect(const float* block, size_t first, size_t count) {
+  const auto lo = std::lower_bound(ids_.begin(), ids_.end(), first);
+  const auto hi = std::lower_bound(lo, ids_.end(), first + count);
+  if (lo == hi) return Status::Ok();
+  float* dst = rows_.data() + static_cast<size_t>(lo - ids_.begin()) * dim_;
+  std::vector<uint32_t> local(lo, hi);  // row numbers within the block
+  for (uint32_t& r : local) r -= static_cast<uint32_t>(first);
+  if (!gpu::IsDevicePointer(block)) {
+    for (size_t i = 0; i < local.size(); ++i) {
+      std::memcpy(dst + i * dim_, block + static_cast<size_t>(local[i]) * dim_, dim_ * sizeof(float));
+    }
+    return Status::Ok();
+  }
+  const size_t floats = local.size() * dim_;
+  ASSIGN_OR_RETURN(auto gathered, gpu::AllocateVectors(floats * sizeof(float)));
+  RETURN_IF_ERROR(gpu::GatherRows(block, local.data(), local.size(), dim_, gathered->data()));
+  return gpu::Copy(dst, gathered->data(), floats * sizeof(float));
+}
+
+std::vector<uint32_t> EntrySampler::Entries(Metric metric) const {
+  return cagra::EntryPoints(metric, rows_.data(), ids_.data(), ids_.size(), dim_,
+                            cagra::EntryCount(n_), kEntrySeed);
+}
+
 Result<std::vector<uint32_t>> StreamedKnnGraph(Metric metric, size_t n, size_t dim, size_t k,
                                                RowSource& source, const StreamOptions& options,
-                                               StreamStats* stats) {
+                                               StreamStats* stats, EntrySampler* sampler) {
   ASSIGN_OR_RETURN(const size_t b, PlanBlockRows(n, dim, k, BuildMemoryLimit(options), options.device));
   const size_t blocks = (n + b - 1) / b;
   stats->block_rows = b;
@@ -174,6 +206,7 @@ Result<std::vector<uint32_t>> StreamedKnnGraph(Metric metric, size_t n, size_t d
     } else {
       RETURN_IF_ERROR(read(i, query));
     }
+    if (sampler != nullptr) RETURN_IF_ERROR(sampler->Collect(query, first_of(i), rows_of(i)));
     RETURN_IF_ERROR(topk->Begin(query, rows_of(i), first_of(i)));
     RETURN_IF_ERROR(topk->Merge(query, rows_of(i), first_of(i)));
     std::vector<size_t> order;

@@ -23,10 +23,27 @@ uint64_t BuildMemoryLimit(const StreamOptions& options);
 // limit, one block of n). Errors: kResourceExhausted when even blocks of 256 rows do not fit.
 Result<size_t> PlanBlockRows(size_t n, size_t dim, size_t k, uint64_t limit, bool device);
 
+// The sample rows of cagra::EntrySampleRows, copied to the host from the blocks of rows a build
+// holds (host or device memory), and the entry points drawn from them.
+class EntrySampler {
+ public:
+  EntrySampler(size_t n, size_t dim);
+  // Copies the sample rows among rows [first, first + count), which `block` holds.
+  Status Collect(const float* block, size_t first, size_t count);
+  // The entry points (cagra::EntryPoints), once every row has been in a collected block.
+  std::vector<uint32_t> Entries(Metric metric) const;
+
+ private:
+  size_t n_, dim_;
+  std::vector<uint32_t> ids_;
+  std::vector<float> rows_;
+};
+
 // Each row's k nearest other rows (n x k, nearest first), exact, read from source in blocks;
-// on the GPU when options.device. Fills *stats (not null). REQUIRES: 1 <= k < n.
+// on the GPU when options.device. Fills *stats (not null); each block goes through `sampler`
+// (when not null). REQUIRES: 1 <= k < n.
 Result<std::vector<uint32_t>> StreamedKnnGraph(Metric metric, size_t n, size_t dim, size_t k,
                                                RowSource& source, const StreamOptions& options,
-                                               StreamStats* stats);
+                                               StreamStats* stats, EntrySampler* sampler = nullptr);
 
 }  // namespace skyway::vector::internal
