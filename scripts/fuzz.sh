@@ -8,7 +8,7 @@ build=build-fuzz
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSKYWAY_FUZZ=ON -DSKYWAY_TESTS=OFF -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null
 targets=(fuzz_http_request fuzz_sigv4 fuzz_s3_xml fuzz_meta_codec fuzz_token fuzz_aws_chunked fuzz_filter
-  fuzz_vectordb_json)
+  fuzz_vectordb_json fuzz_cagra_blob)
 ninja -C "$build" "${targets[@]}"
 status=0
 for target in "${targets[@]}"; do

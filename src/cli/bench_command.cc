@@ -58,14 +58,6 @@ std::vector<std::string> SplitList(std::string_view text) {
   return out;
 }
 
-Status WriteTextFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return Status::IOError("cannot write " + path);
-  return Status::Ok();
-}
-
 Status ResolveCredentials(const std::string& endpoint, std::string* access_key,
                           std::string* secret_key) {
   if (endpoint.empty()) return Status::Ok();

@@ -1,11 +1,21 @@
 // `skyway bench`: sizes, ratios, the table on stdout and the JSON file.
 #include <cctype>
 #include <cmath>
+#include <fstream>
 #include <limits>
 
 #include "cli/bench.h"
 
 namespace skyway::cli::bench {
+
+Status WriteTextFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return Status::IOError("cannot write " + path);
+  return Status::Ok();
+}
+
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();

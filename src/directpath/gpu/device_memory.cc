@@ -44,7 +44,7 @@ struct Allocation {
 Allocation AllocationOf(const void* p) {
   using GetRange = CUresult (*)(CUdeviceptr*, size_t*, CUdeviceptr);
 #ifdef SKYWAY_CUDA_EMULATION  // tests/vector/emu
-  static const GetRange get_range = &cuMemGetAddressRange_v2;
+  static GetRange get_range = &cuMemGetAddressRange_v2;  // not const: no always-true check
 #else
   static const GetRange get_range = [] {
     void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
