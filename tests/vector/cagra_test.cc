@@ -130,9 +130,9 @@ TEST(CagraTest, SearchFindsTheNearestRows) {
   std::vector<std::vector<Hit>> got(nq);
   SearchParams params;
   params.itopk = 64;
+  const GraphView view{.graph = graph.data(), .n = n, .degree = 16, .vectors = v.data(), .dim = dim};
   for (size_t i = 0; i < nq; ++i) {
-    got[i] = Search(Metric::kL2, graph.data(), n, 16, nullptr, 0, v.data(), nullptr, dim, &q[i * dim], k, params,
-                    nullptr, 7);
+    got[i] = Search(Metric::kL2, view, &q[i * dim], k, params, nullptr, 7);
     ASSERT_EQ(got[i].size(), k);
     for (size_t e = 1; e < k; ++e) EXPECT_LE(got[i][e - 1].score, got[i][e].score);
   }
@@ -140,8 +140,7 @@ TEST(CagraTest, SearchFindsTheNearestRows) {
   // A filter accepting one row in 200 still yields k accepted rows, the nearest of them.
   const RowFilter rare = [](int64_t row) { return row % 200 == 3; };
   auto exact_rare = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), 1, k, &rare);
-  auto hits = Search(Metric::kL2, graph.data(), n, 16, nullptr, 0, v.data(), nullptr, dim, q.data(), k, params,
-                     &rare, 7);
+  auto hits = Search(Metric::kL2, view, q.data(), k, params, &rare, 7);
   ASSERT_EQ(hits.size(), k);
   for (size_t e = 0; e < k; ++e) EXPECT_EQ(hits[e].row, exact_rare[0][e].row);
 }
@@ -171,15 +170,17 @@ TEST(CagraTest, EntryPointsReachEveryIsland) {
   const auto exact = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
   SearchParams params;
   params.itopk = 16;
+  const GraphView random_only{.graph = graph.data(), .n = n, .degree = 16, .vectors = v.data(), .dim = dim};
+  GraphView with_entries = random_only;
+  with_entries.entries = entries.data();
+  with_entries.num_entries = entries.size();
   for (bool best_first : {false, true}) {
     SCOPED_TRACE(best_first ? "best first" : "list");
     params.best_first = best_first;
     std::vector<std::vector<Hit>> with(nq), without(nq);
     for (size_t i = 0; i < nq; ++i) {
-      with[i] = Search(Metric::kL2, graph.data(), n, 16, entries.data(), entries.size(), v.data(),
-                       nullptr, dim, &q[i * dim], k, params, nullptr, 7);
-      without[i] = Search(Metric::kL2, graph.data(), n, 16, nullptr, 0, v.data(), nullptr, dim,
-                          &q[i * dim], k, params, nullptr, 7);
+      with[i] = Search(Metric::kL2, with_entries, &q[i * dim], k, params, nullptr, 7);
+      without[i] = Search(Metric::kL2, random_only, &q[i * dim], k, params, nullptr, 7);
     }
     std::printf("islands: recall@10 %.3f with entry points, %.3f with random seeds only\n",
                 Recall(with, exact), Recall(without, exact));

@@ -154,8 +154,9 @@ TEST(GpuTest, DeviceSearchMatchesCpuSearchRecall) {
         for (size_t j = 0; j < dim; ++j) s += query[j] * query[j];
         for (size_t j = 0; j < dim; ++j) query[j] /= std::sqrt(s);
       }
-      on_cpu[i] = cagra::Search(m, graph.data(), n, 32, nullptr, 0, v.data(), m == Metric::kCosine ? inv.data() : nullptr,
-                                dim, query, k, params, nullptr, 7);
+      const cagra::GraphView view{.graph = graph.data(), .n = n, .degree = 32, .vectors = v.data(),
+                                  .inv_norms = m == Metric::kCosine ? inv.data() : nullptr, .dim = dim};
+      on_cpu[i] = cagra::Search(m, view, query, k, params, nullptr, 7);
       ASSERT_EQ((*on_gpu)[i].size(), k);
     }
     const double gpu_recall = test_data::Recall(*on_gpu, exact), cpu_recall = test_data::Recall(on_cpu, exact);

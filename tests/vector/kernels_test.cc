@@ -282,9 +282,10 @@ TEST(KernelsTest, CagraSearchFindsTheNearestRows) {
     cagra::SearchParams params;
     params.itopk = 32;
     for (size_t i = 0; i < nq; ++i) {
-      cpu[i] = cagra::Search(metric, graph.data(), n, degree, nullptr, 0, v.data(),
-                             metric == Metric::kCosine ? inv.data() : nullptr, dim, &unit[i * dim],
-                             k, params, nullptr, 11);
+      const cagra::GraphView view{.graph = graph.data(), .n = n, .degree = degree, .vectors = v.data(),
+                                  .inv_norms = metric == Metric::kCosine ? inv.data() : nullptr,
+                                  .dim = dim};
+      cpu[i] = cagra::Search(metric, view, &unit[i * dim], k, params, nullptr, 11);
     }
     const double cpu_recall = test_data::Recall(cpu, exact);
     // L2 also with two parents a round and two warps scoring candidates, and with a list that

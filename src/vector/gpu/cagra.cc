@@ -248,27 +248,61 @@ std::vector<uint32_t> EntryPoints(Metric metric, const float* sample, const uint
 
 namespace {
 
+// Distances from one query (COSINE: normalized) to rows of a GraphView: a row by its number, an
+// entry point by its place in the list (from the contiguous copy when there is one).
+class Scorer {
+ public:
+  Scorer(Metric metric, const GraphView& g, const float* query) : metric_(metric), g_(g), query_(query) {}
+  float Row(uint32_t row) const {
+    return DistanceTo(metric_, query_, g_.vectors + static_cast<size_t>(row) * g_.dim, InvNorm(row), g_.dim);
+  }
+  float Entry(size_t i) const {
+    if (g_.entry_vectors == nullptr) return Row(g_.entries[i]);
+    return DistanceTo(metric_, query_, g_.entry_vectors + i * g_.dim, InvNorm(g_.entries[i]), g_.dim);
+  }
+  // Asks for the first lines of a row ahead of its distance (a row far in memory is a cache
+  // miss per line otherwise; the hardware prefetcher takes the lines after).
+  void Prefetch(uint32_t row) const {
+    const char* p = reinterpret_cast<const char*>(g_.vectors + static_cast<size_t>(row) * g_.dim);
+    const size_t bytes = std::min<size_t>(g_.dim * sizeof(float), 256);
+    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+  }
+
+ private:
+  float InvNorm(uint32_t row) const { return g_.inv_norms != nullptr ? g_.inv_norms[row] : 1.0F; }
+  Metric metric_;
+  const GraphView& g_;
+  const float* query_;
+};
+
+// The not yet visited edges of `row` into fresh (marking them visited), their rows prefetched.
+void FreshEdges(const GraphView& g, const Scorer& scorer, uint32_t row, Visited* visited,
+                std::vector<uint32_t>* fresh) {
+  fresh->clear();
+  const uint32_t* edges = g.graph + static_cast<size_t>(row) * g.degree;
+  for (size_t e = 0; e < g.degree; ++e) {
+    if (visited->TestAndSet(edges[e])) continue;
+    fresh->push_back(edges[e]);
+    scorer.Prefetch(edges[e]);
+  }
+}
+
 // Filtered search, best first as hnswlib's filtered base-layer walk, over the CAGRA graph: every
 // reached row is a waypoint, only accepted rows enter the results, and the walk ends when the
 // nearest waypoint is worse than the worst of `ef` accepted rows. Past max(n/8, 4 ef) distance
 // computations with fewer than ef accepted, or with fewer than k accepted at the end, an exact
 // scan of the accepted rows answers (the filter accepts few rows; the scan is cheaper then).
-template <typename Distance>
-std::vector<Hit> FilteredSearch(Metric metric, const uint32_t* graph, size_t n, size_t degree,
-                                const Distance& distance, size_t k, size_t ef,
-                                const uint32_t* entries, size_t num_entries, size_t seeds,
-                                const RowFilter* filter, uint64_t seed) {
+std::vector<Hit> FilteredSearch(Metric metric, const GraphView& g, const Scorer& scorer, size_t k,
+                                size_t ef, size_t seeds, const RowFilter* filter, uint64_t seed) {
   using Candidate = std::pair<float, uint32_t>;
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> candidates;
   std::priority_queue<Candidate> top;  // accepted, worst on top
   std::unique_ptr<Visited> visited = Pool().Take();
-  visited->Begin(n);
-  const size_t budget = std::max(n / 8, 4 * ef);
+  visited->Begin(g.n);
+  const size_t budget = std::max(g.n / 8, 4 * ef);
   size_t computed = 0;
   bool gave_up = false;
-  auto reach = [&](uint32_t row) {
-    if (visited->TestAndSet(row)) return;
-    const float d = distance(row);
+  auto offer = [&](uint32_t row, float d) {
     ++computed;
     if (top.size() >= ef && d >= top.top().first) return;
     candidates.emplace(d, row);
@@ -277,9 +311,16 @@ std::vector<Hit> FilteredSearch(Metric metric, const uint32_t* graph, size_t n, 
       if (top.size() > ef) top.pop();
     }
   };
-  for (size_t e = 0; e < num_entries; ++e) reach(entries[e]);
+  for (size_t e = 0; e < g.num_entries; ++e) {
+    if (!visited->TestAndSet(g.entries[e])) offer(g.entries[e], scorer.Entry(e));
+  }
   uint64_t state = seed;
-  for (size_t s = 0; s < seeds; ++s) reach(static_cast<uint32_t>(SplitMix(&state) % n));
+  for (size_t s = 0; s < seeds; ++s) {
+    const auto row = static_cast<uint32_t>(SplitMix(&state) % g.n);
+    if (!visited->TestAndSet(row)) offer(row, scorer.Row(row));
+  }
+  std::vector<uint32_t> fresh;
+  fresh.reserve(g.degree);
   while (!candidates.empty()) {
     const Candidate current = candidates.top();
     if (top.size() >= ef && current.first > top.top().first) break;
@@ -288,14 +329,14 @@ std::vector<Hit> FilteredSearch(Metric metric, const uint32_t* graph, size_t n, 
       break;
     }
     candidates.pop();
-    const uint32_t* edges = graph + static_cast<size_t>(current.second) * degree;
-    for (size_t e = 0; e < degree; ++e) reach(edges[e]);
+    FreshEdges(g, scorer, current.second, visited.get(), &fresh);
+    for (uint32_t row : fresh) offer(row, scorer.Row(row));
   }
   Pool().Give(std::move(visited));
   internal::TopK out(k);
   if (filter != nullptr && (gave_up || top.size() < k)) {
-    for (size_t row = 0; row < n; ++row) {
-      if ((*filter)(static_cast<int64_t>(row))) out.Push(distance(static_cast<uint32_t>(row)), row);
+    for (size_t row = 0; row < g.n; ++row) {
+      if ((*filter)(static_cast<int64_t>(row))) out.Push(scorer.Row(static_cast<uint32_t>(row)), row);
     }
   } else {
     for (; !top.empty(); top.pop()) out.Push(top.top().first, top.top().second);
@@ -305,33 +346,24 @@ std::vector<Hit> FilteredSearch(Metric metric, const uint32_t* graph, size_t n, 
 
 }  // namespace
 
-std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t degree,
-                        const uint32_t* entries, size_t num_entries, const float* vectors, const float* inv_norms, size_t dim,
-                        const float* query, size_t k, const SearchParams& params,
-                        const RowFilter* filter, uint64_t seed) {
-  if (n == 0 || k == 0) return {};
-  auto distance = [&](uint32_t row) {
-    return DistanceTo(metric, query, vectors + row * dim, inv_norms ? inv_norms[row] : 1.0F, dim);
-  };
+std::vector<Hit> Search(Metric metric, const GraphView& g, const float* query, size_t k,
+                        const SearchParams& params, const RowFilter* filter, uint64_t seed) {
+  if (g.n == 0 || k == 0) return {};
+  const Scorer scorer(metric, g, query);
   const size_t width = std::max<size_t>(1, params.search_width);
   const size_t list_size = std::max(params.itopk, k);
-  const size_t seeds = std::min(n, params.random_seeds > 0
-                                      ? params.random_seeds
-                                      : DefaultRandomSeeds(width, degree, list_size, num_entries));
+  const size_t seeds = std::min(g.n, params.random_seeds > 0
+                                        ? params.random_seeds
+                                        : DefaultRandomSeeds(width, g.degree, list_size, g.num_entries));
   if (filter != nullptr || params.best_first) {
-    return FilteredSearch(metric, graph, n, degree, distance, k, list_size, entries, num_entries,
-                          seeds, filter, seed);
+    return FilteredSearch(metric, g, scorer, k, list_size, seeds, filter, seed);
   }
   const size_t max_iterations =
       params.max_iterations > 0 ? params.max_iterations : 2 * (list_size / width) + 16;
   std::unique_ptr<Visited> visited = Pool().Take();
-  visited->Begin(n);
+  visited->Begin(g.n);
   std::vector<Entry> list, fresh;
-  list.reserve(list_size + width * degree);
-  auto consider = [&](uint32_t row) {
-    if (visited->TestAndSet(row)) return;
-    fresh.push_back({distance(row), row, false});
-  };
+  list.reserve(list_size + width * g.degree);
   auto merge = [&] {
     list.insert(list.end(), fresh.begin(), fresh.end());
     fresh.clear();
@@ -345,11 +377,17 @@ std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t d
       std::sort(list.begin(), list.end(), closer);
     }
   };
-  for (size_t e = 0; e < num_entries; ++e) consider(entries[e]);
+  for (size_t e = 0; e < g.num_entries; ++e) {
+    if (!visited->TestAndSet(g.entries[e])) fresh.push_back({scorer.Entry(e), g.entries[e], false});
+  }
   uint64_t state = seed;
-  for (size_t s = 0; s < seeds; ++s) consider(static_cast<uint32_t>(SplitMix(&state) % n));
+  for (size_t s = 0; s < seeds; ++s) {
+    const auto row = static_cast<uint32_t>(SplitMix(&state) % g.n);
+    if (!visited->TestAndSet(row)) fresh.push_back({scorer.Row(row), row, false});
+  }
   merge();
-  std::vector<uint32_t> parents;
+  std::vector<uint32_t> parents, rows;
+  rows.reserve(g.degree);
   for (size_t iteration = 0; iteration < max_iterations; ++iteration) {
     parents.clear();
     for (Entry& e : list) {
@@ -361,8 +399,8 @@ std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t d
     }
     if (parents.empty() && iteration >= params.min_iterations) break;
     for (uint32_t p : parents) {
-      const uint32_t* edges = graph + static_cast<size_t>(p) * degree;
-      for (size_t e = 0; e < degree; ++e) consider(edges[e]);
+      FreshEdges(g, scorer, p, visited.get(), &rows);
+      for (uint32_t row : rows) fresh.push_back({scorer.Row(row), row, false});
     }
     merge();
   }

@@ -65,15 +65,25 @@ struct SearchParams {
 // likely entered in the query's.
 size_t DefaultRandomSeeds(size_t width, size_t degree, size_t list, size_t num_entries);
 
-// Searches the graph (n x degree) for the k nearest rows of one query: hits best first, scores
-// as vector.h says. Every entry point (num_entries rows, none when 0) and `random_seeds` random
-// rows are candidates to start from. COSINE: query normalized, inv_norms the rows' 1/|x| (else null). With a
-// filter the walk is best-first (hnswlib's filtered walk over this graph): rejected rows are
-// waypoints, results are the best itopk accepted ones; a filter that accepts few rows ends in an
-// exact scan of the accepted rows.
-std::vector<Hit> Search(Metric metric, const uint32_t* graph, size_t n, size_t degree,
-                        const uint32_t* entries, size_t num_entries, const float* vectors, const float* inv_norms, size_t dim,
-                        const float* query, size_t k, const SearchParams& params,
-                        const RowFilter* filter, uint64_t seed);
+// A graph and what its search reads.
+struct GraphView {
+  const uint32_t* graph = nullptr;  // n x degree
+  size_t n = 0, degree = 0;
+  const float* vectors = nullptr;    // n x dim
+  const float* inv_norms = nullptr;  // COSINE: the rows' 1/|x|; else null
+  size_t dim = 0;
+  const uint32_t* entries = nullptr;     // entry points (EntryPoints); none when num_entries is 0
+  size_t num_entries = 0;
+  const float* entry_vectors = nullptr;  // optional: their rows in order, contiguous (a scan
+                                         // of them without a cache miss per row)
+};
+
+// Searches the graph for the k nearest rows of one query: hits best first, scores as vector.h
+// says. Every entry point and `random_seeds` random rows are candidates to start from. COSINE:
+// query normalized. With a filter the walk is best-first (hnswlib's filtered walk over this
+// graph): rejected rows are waypoints, results are the best itopk accepted ones; a filter that
+// accepts few rows ends in an exact scan of the accepted rows.
+std::vector<Hit> Search(Metric metric, const GraphView& graph, const float* query, size_t k,
+                        const SearchParams& params, const RowFilter* filter, uint64_t seed);
 
 }  // namespace skyway::vector::cagra

@@ -67,6 +67,13 @@ class CagraIndex final : public OverCallerVectors {
     if (spec_.metric == Metric::kCosine && vectors_ != nullptr) {
       inv_norms_ = InverseNorms(vectors_, n_, dim_);
     }
+    if (vectors_ != nullptr) {  // the entry points' rows side by side: their scan is sequential
+      entry_vectors_.resize(entries_.size() * dim_);
+      for (size_t i = 0; i < entries_.size(); ++i) {
+        std::memcpy(&entry_vectors_[i * dim_], vectors_ + static_cast<size_t>(entries_[i]) * dim_,
+                    dim_ * sizeof(float));
+      }
+    }
   }
 
   Result<std::vector<std::vector<Hit>>> Search(const float* queries, size_t nq, size_t k,
@@ -108,13 +115,20 @@ class CagraIndex final : public OverCallerVectors {
       normalized = NormalizedCopy(queries, nq, dim_);
       queries = normalized.data();
     }
-    const float* inv = inv_norms_.empty() ? nullptr : inv_norms_.data();
+    cagra::GraphView view;
+    view.graph = graph_.data();
+    view.n = n_;
+    view.degree = degree_;
+    view.vectors = vectors_;
+    view.inv_norms = inv_norms_.empty() ? nullptr : inv_norms_.data();
+    view.dim = dim_;
+    view.entries = entries_.data();
+    view.num_entries = entries_.size();
+    view.entry_vectors = entry_vectors_.empty() ? nullptr : entry_vectors_.data();
     const int64_t count = static_cast<int64_t>(nq);
 #pragma omp parallel for schedule(dynamic) if (count >= 16)
     for (int64_t q = 0; q < count; ++q) {
-      results[q] = cagra::Search(spec_.metric, graph_.data(), n_, degree_, entries_.data(),
-                                 entries_.size(), vectors_, inv, dim_, queries + q * dim_, k, sp,
-                                 filter, kSearchSeed);
+      results[q] = cagra::Search(spec_.metric, view, queries + q * dim_, k, sp, filter, kSearchSeed);
     }
     return results;
   }
@@ -140,7 +154,8 @@ class CagraIndex final : public OverCallerVectors {
   size_t degree_;
   std::vector<uint32_t> graph_;
   std::vector<uint32_t> entries_;  // the search's entry points (none in graphs saved before them)
-  std::vector<float> inv_norms_;   // COSINE
+  std::vector<float> entry_vectors_;  // their rows, in order
+  std::vector<float> inv_norms_;      // COSINE
   DeviceCopies device_;           // vectors, graph
 };
 
