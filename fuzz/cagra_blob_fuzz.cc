@@ -1,7 +1,8 @@
 // GPU_CAGRA index blobs as read back from the store, with a valid header so that the bytes reach
 // the graph and entry-point parser: a damaged graph or trailer is an error, never a crash, and an
-// index that loads answers with rows that exist. The first byte picks n (1..16).
+// index that loads answers with rows that exist, each once. The first byte picks n (1..16).
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,11 +22,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto index = LoadIndex(spec, blob, vectors.data(), n, dim);
   if (!index.ok()) return 0;
   const float query[dim] = {1.5F, 2.5F};
-  for (const char* best_first_width : {"1", "3"}) {
-    auto hits = (*index)->Search(query, 1, 4, {{"search_width", best_first_width}}, nullptr);
-    if (!hits.ok()) __builtin_trap();
-    for (const Hit& h : (*hits)[0]) {
-      if (h.row < 0 || static_cast<size_t>(h.row) >= n) __builtin_trap();
+  const RowFilter even = [](int64_t row) { return row % 2 == 0; };
+  for (const char* width : {"1", "3"}) {
+    for (const RowFilter* filter : {static_cast<const RowFilter*>(nullptr), &even}) {
+      auto hits = (*index)->Search(query, 1, 4, {{"search_width", width}}, filter);
+      if (!hits.ok()) __builtin_trap();
+      std::set<int64_t> seen;
+      for (const Hit& h : (*hits)[0]) {
+        if (h.row < 0 || static_cast<size_t>(h.row) >= n || !seen.insert(h.row).second) __builtin_trap();
+        if (filter != nullptr && h.row % 2 != 0) __builtin_trap();
+      }
     }
   }
   return 0;

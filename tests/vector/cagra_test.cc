@@ -234,6 +234,7 @@ TEST(CagraTest, EntryPointsTravelWithTheIndex) {
   for (const auto& h : *old_hits) EXPECT_EQ(h.size(), k);
   for (const auto& bad : {reseal(n * 16, {7, 1}),                      // no mark: a torn row
                           reseal(n * 16, {static_cast<uint32_t>(n), 1, 0xFFFFFFFFu}),  // row n
+                          reseal(n * 16, {5, 5, 2, 0xFFFFFFFFu}),         // a row twice
                           reseal(n * 16, {0, 0xFFFFFFFFu}),               // zero entries
                           reseal(n * 16, {3, 0xFFFFFFFFu}),               // entries cut from the graph
                           reseal(0, {0xFFFFFFFFu})}) {                    // a mark alone

@@ -264,7 +264,7 @@ class Scorer {
   // miss per line otherwise; the hardware prefetcher takes the lines after).
   void Prefetch(uint32_t row) const {
     const char* p = reinterpret_cast<const char*>(g_.vectors + static_cast<size_t>(row) * g_.dim);
-    const size_t bytes = std::min<size_t>(g_.dim * sizeof(float), 256);
+    const size_t bytes = std::min<size_t>(g_.dim * sizeof(float), 1024);
     for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
   }
 
@@ -284,6 +284,20 @@ void FreshEdges(const GraphView& g, const Scorer& scorer, uint32_t row, Visited*
     if (visited->TestAndSet(edges[e])) continue;
     fresh->push_back(edges[e]);
     scorer.Prefetch(edges[e]);
+  }
+}
+
+// `count` random rows not visited yet into fresh (marking them visited), their rows prefetched.
+// Entry points are marked visited before, so the two never repeat a row.
+void RandomSeeds(const GraphView& g, const Scorer& scorer, size_t count, uint64_t seed,
+                 Visited* visited, std::vector<uint32_t>* fresh) {
+  fresh->clear();
+  uint64_t state = seed;
+  for (size_t s = 0; s < count; ++s) {
+    const auto row = static_cast<uint32_t>(SplitMix(&state) % g.n);
+    if (visited->TestAndSet(row)) continue;
+    fresh->push_back(row);
+    scorer.Prefetch(row);
   }
 }
 
@@ -311,16 +325,12 @@ std::vector<Hit> FilteredSearch(Metric metric, const GraphView& g, const Scorer&
       if (top.size() > ef) top.pop();
     }
   };
-  for (size_t e = 0; e < g.num_entries; ++e) {
-    if (!visited->TestAndSet(g.entries[e])) offer(g.entries[e], scorer.Entry(e));
-  }
-  uint64_t state = seed;
-  for (size_t s = 0; s < seeds; ++s) {
-    const auto row = static_cast<uint32_t>(SplitMix(&state) % g.n);
-    if (!visited->TestAndSet(row)) offer(row, scorer.Row(row));
-  }
   std::vector<uint32_t> fresh;
-  fresh.reserve(g.degree);
+  fresh.reserve(std::max(g.degree, seeds));
+  for (size_t e = 0; e < g.num_entries; ++e) visited->TestAndSet(g.entries[e]);
+  RandomSeeds(g, scorer, seeds, seed, visited.get(), &fresh);  // fetched while the entries are scored
+  for (size_t e = 0; e < g.num_entries; ++e) offer(g.entries[e], scorer.Entry(e));
+  for (uint32_t row : fresh) offer(row, scorer.Row(row));
   while (!candidates.empty()) {
     const Candidate current = candidates.top();
     if (top.size() >= ef && current.first > top.top().first) break;
@@ -377,17 +387,13 @@ std::vector<Hit> Search(Metric metric, const GraphView& g, const float* query, s
       std::sort(list.begin(), list.end(), closer);
     }
   };
-  for (size_t e = 0; e < g.num_entries; ++e) {
-    if (!visited->TestAndSet(g.entries[e])) fresh.push_back({scorer.Entry(e), g.entries[e], false});
-  }
-  uint64_t state = seed;
-  for (size_t s = 0; s < seeds; ++s) {
-    const auto row = static_cast<uint32_t>(SplitMix(&state) % g.n);
-    if (!visited->TestAndSet(row)) fresh.push_back({scorer.Row(row), row, false});
-  }
-  merge();
   std::vector<uint32_t> parents, rows;
-  rows.reserve(g.degree);
+  rows.reserve(std::max(g.degree, seeds));
+  for (size_t e = 0; e < g.num_entries; ++e) visited->TestAndSet(g.entries[e]);
+  RandomSeeds(g, scorer, seeds, seed, visited.get(), &rows);
+  for (size_t e = 0; e < g.num_entries; ++e) fresh.push_back({scorer.Entry(e), g.entries[e], false});
+  for (uint32_t row : rows) fresh.push_back({scorer.Row(row), row, false});
+  merge();
   for (size_t iteration = 0; iteration < max_iterations; ++iteration) {
     parents.clear();
     for (Entry& e : list) {

@@ -1,6 +1,7 @@
 // GPU_CAGRA and GPU_BRUTE_FORCE behind the Index interface. Both build and search on a CUDA
 // device when one is present and on the CPU otherwise (same graph algorithm, same answers up to
 // ties), so an index built on a GPU node serves on CPU-only nodes.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -374,8 +375,10 @@ Result<std::unique_ptr<Index>> LoadCagraIndex(const IndexSpec& spec, std::string
     std::memcpy(entries.data(), payload.data() + payload.size() - (count + 2) * sizeof(uint32_t),
                 count * sizeof(uint32_t));
     payload.remove_suffix((count + 2) * sizeof(uint32_t));
-    for (uint32_t v : entries) {
-      if (v >= n) return Status::Invalid("not a serialized GPU_CAGRA graph (entry point out of range)");
+    std::vector<uint32_t> sorted = entries;
+    std::sort(sorted.begin(), sorted.end());
+    if (sorted.back() >= n || std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+      return Status::Invalid("not a serialized GPU_CAGRA graph (entry point out of range or repeated)");
     }
   }
   const size_t row_bytes = n * sizeof(uint32_t);
