@@ -149,43 +149,35 @@ TEST(CagraTest, SearchFindsTheNearestRows) {
 // starts in. Random seeds miss the query's island now and then; the entry points (k-means++ over
 // a sample) put a start in every island.
 TEST(CagraTest, EntryPointsReachEveryIsland) {
-  constexpr size_t islands = 48, n = islands * 40, dim = 16, k = 10, nq = 2 * islands;
-  const auto v = test_data::IslandVectors(n, islands, dim, 1);
-  const auto q = test_data::IslandVectors(nq, islands, dim, 2);
+  const test_data::Islands t = test_data::MakeIslands();
+  const size_t n = t.n, dim = t.dim, nq = t.nq;
   const std::vector<uint32_t> ids = EntrySampleRows(n, 5);
   ASSERT_EQ(ids.size(), EntrySampleCount(n));
   ASSERT_TRUE(std::is_sorted(ids.begin(), ids.end()));
   ASSERT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end());
-  std::vector<float> sample;
-  for (uint32_t r : ids) sample.insert(sample.end(), &v[r * dim], &v[r * dim] + dim);
-  const std::vector<uint32_t> entries =
-      EntryPoints(Metric::kL2, sample.data(), ids.data(), ids.size(), dim, EntryCount(n), 9);
-  ASSERT_EQ(entries.size(), EntryCount(n));
+  ASSERT_EQ(t.entries.size(), EntryCount(n));
   std::set<uint32_t> reached;
-  for (uint32_t e : entries) reached.insert(e % islands);
-  EXPECT_EQ(reached.size(), islands);
+  for (uint32_t e : t.entries) reached.insert(e % t.kBlobs);
+  EXPECT_EQ(reached.size(), t.kBlobs);
 
-  const auto knn = ExactKnnGraph(Metric::kL2, v.data(), n, dim, 32);
-  const auto graph = OptimizeGraph(knn.data(), n, 32, 16);
-  const auto exact = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
   SearchParams params;
   params.itopk = 16;
-  const GraphView random_only{.graph = graph.data(), .n = n, .degree = 16, .vectors = v.data(), .dim = dim};
+  const GraphView random_only{.graph = t.graph.data(), .n = n, .degree = t.degree, .vectors = t.v.data(), .dim = dim};
   GraphView with_entries = random_only;
-  with_entries.entries = entries.data();
-  with_entries.num_entries = entries.size();
+  with_entries.entries = t.entries.data();
+  with_entries.num_entries = t.entries.size();
   for (bool best_first : {false, true}) {
     SCOPED_TRACE(best_first ? "best first" : "list");
     params.best_first = best_first;
     std::vector<std::vector<Hit>> with(nq), without(nq);
     for (size_t i = 0; i < nq; ++i) {
-      with[i] = Search(Metric::kL2, with_entries, &q[i * dim], k, params, nullptr, 7);
-      without[i] = Search(Metric::kL2, random_only, &q[i * dim], k, params, nullptr, 7);
+      with[i] = Search(Metric::kL2, with_entries, &t.q[i * dim], t.k, params, nullptr, 7);
+      without[i] = Search(Metric::kL2, random_only, &t.q[i * dim], t.k, params, nullptr, 7);
     }
     std::printf("islands: recall@10 %.3f with entry points, %.3f with random seeds only\n",
-                Recall(with, exact), Recall(without, exact));
-    EXPECT_GE(Recall(with, exact), 0.99);
-    EXPECT_LT(Recall(without, exact), 0.9);  // the data does split the graph
+                Recall(with, t.exact), Recall(without, t.exact));
+    EXPECT_GE(Recall(with, t.exact), 0.99);
+    EXPECT_LT(Recall(without, t.exact), 0.9);  // the data does split the graph
   }
   // A sample of one row repeated gives one entry point.
   const std::vector<float> same(10 * dim, 1.0F);
@@ -195,10 +187,11 @@ TEST(CagraTest, EntryPointsReachEveryIsland) {
 // The entry points are part of the index: built, serialized and loaded with it. A graph saved
 // without them (before they existed) still loads; damaged ones are refused.
 TEST(CagraTest, EntryPointsTravelWithTheIndex) {
-  constexpr size_t islands = 48, n = islands * 40, dim = 16, k = 10, nq = 2 * islands;
-  const auto v = test_data::IslandVectors(n, islands, dim, 1);
-  const auto q = test_data::IslandVectors(nq, islands, dim, 2);
-  const auto exact = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
+  const test_data::Islands t = test_data::MakeIslands();
+  const size_t n = t.n, dim = t.dim, k = t.k, nq = t.nq;
+  const auto& v = t.v;
+  const auto& q = t.q;
+  const auto& exact = t.exact;
   IndexSpec spec{"GPU_CAGRA", Metric::kL2, {{"intermediate_graph_degree", "32"}, {"graph_degree", "16"}}};
   auto index = BuildIndex(spec, v.data(), n, dim);
   ASSERT_TRUE(index.ok()) << index.status().ToString();

@@ -170,27 +170,17 @@ TEST(GpuTest, DeviceSearchMatchesCpuSearchRecall) {
 // and finds every query's island.
 TEST(GpuTest, DeviceSearchStartsFromTheEntryPoints) {
   REQUIRE_GPU();
-  constexpr size_t islands = 48, n = islands * 40, dim = 16, k = 10, nq = 2 * islands;
-  const auto v = test_data::IslandVectors(n, islands, dim, 1);
-  const auto q = test_data::IslandVectors(nq, islands, dim, 2);
-  const std::vector<uint32_t> ids = cagra::EntrySampleRows(n, 5);
-  std::vector<float> sample;
-  for (uint32_t r : ids) sample.insert(sample.end(), &v[r * dim], &v[r * dim] + dim);
-  const auto entries = cagra::EntryPoints(Metric::kL2, sample.data(), ids.data(), ids.size(), dim,
-                                          cagra::EntryCount(n), 9);
-  const auto knn = cagra::ExactKnnGraph(Metric::kL2, v.data(), n, dim, 32);
-  const auto graph = cagra::OptimizeGraph(knn.data(), n, 32, 16);
-  const auto exact = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
-  auto with = gpu::CagraSearch(Metric::kL2, graph.data(), n, 16, entries.data(), entries.size(),
-                               v.data(), dim, q.data(), nq, k, 16, 1, 0, 7);
+  const test_data::Islands t = test_data::MakeIslands();
+  auto with = gpu::CagraSearch(Metric::kL2, t.graph.data(), t.n, t.degree, t.entries.data(),
+                               t.entries.size(), t.v.data(), t.dim, t.q.data(), t.nq, t.k, 16, 1, 0, 7);
   ASSERT_TRUE(with.ok()) << with.status().ToString();
-  auto without = gpu::CagraSearch(Metric::kL2, graph.data(), n, 16, nullptr, 0, v.data(), dim,
-                                  q.data(), nq, k, 16, 1, 0, 7);
+  auto without = gpu::CagraSearch(Metric::kL2, t.graph.data(), t.n, t.degree, nullptr, 0, t.v.data(),
+                                  t.dim, t.q.data(), t.nq, t.k, 16, 1, 0, 7);
   ASSERT_TRUE(without.ok()) << without.status().ToString();
   std::printf("islands on the device: recall@10 %.3f with entry points, %.3f without\n",
-              test_data::Recall(*with, exact), test_data::Recall(*without, exact));
-  EXPECT_GE(test_data::Recall(*with, exact), 0.99);
-  EXPECT_LT(test_data::Recall(*without, exact), 0.9);
+              test_data::Recall(*with, t.exact), test_data::Recall(*without, t.exact));
+  EXPECT_GE(test_data::Recall(*with, t.exact), 0.99);
+  EXPECT_LT(test_data::Recall(*without, t.exact), 0.9);
 }
 
 // A segment bigger than the build's share of the GPU: blocks come from a RowSource into device

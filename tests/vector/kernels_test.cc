@@ -350,23 +350,13 @@ TEST(KernelsTest, CagraSearchDependsOnTheQueryNotItsBatch) {
 // Islands (blobs whose kNN graph has no edge between them): the kernel starts from the entry
 // points as the CPU search does, so it finds every query's island; random seeds alone do not.
 TEST(KernelsTest, CagraSearchStartsFromTheEntryPoints) {
-  constexpr size_t islands = 48, n = islands * 40, dim = 16, k = 10, nq = 2 * islands;
-  const auto v = test_data::IslandVectors(n, islands, dim, 1);
-  const auto q = test_data::IslandVectors(nq, islands, dim, 2);
-  const std::vector<uint32_t> ids = cagra::EntrySampleRows(n, 5);
-  std::vector<float> sample;
-  for (uint32_t r : ids) sample.insert(sample.end(), &v[r * dim], &v[r * dim] + dim);
-  const std::vector<uint32_t> entries = cagra::EntryPoints(Metric::kL2, sample.data(), ids.data(),
-                                                           ids.size(), dim, cagra::EntryCount(n), 9);
-  const auto knn = cagra::ExactKnnGraph(Metric::kL2, v.data(), n, dim, 32);
-  const auto graph = cagra::OptimizeGraph(knn.data(), n, 32, 16);
-  const auto exact = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
-  const auto with = SearchOnBlocks(Metric::kL2, graph, 16, v, dim, q, k, 16, 1, 0, 32, entries);
-  const auto without = SearchOnBlocks(Metric::kL2, graph, 16, v, dim, q, k, 16, 1, 0, 32);
+  const test_data::Islands t = test_data::MakeIslands();
+  const auto with = SearchOnBlocks(Metric::kL2, t.graph, t.degree, t.v, t.dim, t.q, t.k, 16, 1, 0, 32, t.entries);
+  const auto without = SearchOnBlocks(Metric::kL2, t.graph, t.degree, t.v, t.dim, t.q, t.k, 16, 1, 0, 32);
   std::printf("islands, kernel: recall@10 %.3f with entry points, %.3f with random seeds only\n",
-              test_data::Recall(with, exact), test_data::Recall(without, exact));
-  EXPECT_GE(test_data::Recall(with, exact), 0.99);
-  EXPECT_LT(test_data::Recall(without, exact), 0.9);
+              test_data::Recall(with, t.exact), test_data::Recall(without, t.exact));
+  EXPECT_GE(test_data::Recall(with, t.exact), 0.99);
+  EXPECT_LT(test_data::Recall(without, t.exact), 0.9);
 }
 
 }  // namespace

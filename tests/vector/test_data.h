@@ -10,6 +10,7 @@
 #include <set>
 #include <vector>
 
+#include "vector/gpu/cagra.h"
 #include "vector/vector.h"
 
 namespace skyway::vector::test_data {
@@ -45,6 +46,30 @@ inline std::vector<float> IslandVectors(size_t n, size_t islands, size_t dim, ui
     for (size_t j = 0; j < dim; ++j) out[i * dim + j] = c[j] + normal(rng);
   }
   return out;
+}
+
+// The islands case of the entry-point tests: 48 blobs of 40 rows (16-d), two queries from each,
+// the exact answers, the graph from the exact kNN graph (32 neighbours, degree 16), and the
+// entry points drawn as a build draws them.
+struct Islands {
+  static constexpr size_t kBlobs = 48, n = kBlobs * 40, dim = 16, k = 10, nq = 2 * kBlobs, degree = 16;
+  std::vector<float> v, q;
+  std::vector<std::vector<Hit>> exact;
+  std::vector<uint32_t> graph, entries;
+};
+inline Islands MakeIslands() {
+  Islands t;
+  t.v = IslandVectors(t.n, t.kBlobs, t.dim, 1);
+  t.q = IslandVectors(t.nq, t.kBlobs, t.dim, 2);
+  t.exact = ExactSearch(Metric::kL2, t.v.data(), t.n, t.dim, t.q.data(), t.nq, t.k, nullptr);
+  const auto knn = cagra::ExactKnnGraph(Metric::kL2, t.v.data(), t.n, t.dim, 32);
+  t.graph = cagra::OptimizeGraph(knn.data(), t.n, 32, t.degree);
+  const std::vector<uint32_t> ids = cagra::EntrySampleRows(t.n, 5);
+  std::vector<float> sample;
+  for (uint32_t r : ids) sample.insert(sample.end(), &t.v[r * t.dim], &t.v[r * t.dim] + t.dim);
+  t.entries = cagra::EntryPoints(Metric::kL2, sample.data(), ids.data(), ids.size(), t.dim,
+                                 cagra::EntryCount(t.n), 9);
+  return t;
 }
 
 // The first n images of a Fashion-MNIST IDX file as floats in [0, 1]; empty when absent.
