@@ -151,11 +151,11 @@ TEST(CagraTest, SearchFindsTheNearestRows) {
 TEST(CagraTest, EntryPointsReachEveryIsland) {
   const test_data::Islands t = test_data::MakeIslands();
   const size_t n = t.n, dim = t.dim, nq = t.nq;
-  const std::vector<uint32_t> ids = EntrySampleRows(n, 5);
-  ASSERT_EQ(ids.size(), EntrySampleCount(n));
+  const std::vector<uint32_t> ids = EntrySampleRows(n, dim, 5);
+  ASSERT_EQ(ids.size(), EntrySampleCount(n, dim));
   ASSERT_TRUE(std::is_sorted(ids.begin(), ids.end()));
   ASSERT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end());
-  ASSERT_EQ(t.entries.size(), EntryCount(n));
+  ASSERT_EQ(t.entries.size(), EntryCount(n, dim));
   std::set<uint32_t> reached;
   for (uint32_t e : t.entries) reached.insert(e % t.kBlobs);
   EXPECT_EQ(reached.size(), t.kBlobs);
@@ -184,6 +184,19 @@ TEST(CagraTest, EntryPointsReachEveryIsland) {
   EXPECT_EQ(EntryPoints(Metric::kL2, same.data(), ids.data(), 10, dim, 5, 1).size(), 1u);
 }
 
+// 2 sqrt(n) entry points in [64, 2048], no more than the rows, and no more than a 2 MiB scan.
+TEST(CagraTest, EntryCountFollowsRowsAndDim) {
+  EXPECT_EQ(EntryCount(10, 4), 10u);
+  EXPECT_EQ(EntryCount(100, 16), 64u);
+  EXPECT_EQ(EntryCount(60000, 784), 488u);         // Fashion-MNIST
+  EXPECT_EQ(EntryCount(1000000, 128), 2000u);      // the bench's synthetic set
+  EXPECT_EQ(EntryCount(100000000, 128), 2048u);
+  EXPECT_EQ(EntryCount(1000000, 1536), 341u);      // 2^19 / 1536
+  EXPECT_EQ(EntryCount(1000000, 32768), 64u);
+  EXPECT_EQ(EntrySampleCount(1000000, 128), 32000u);
+  EXPECT_EQ(EntrySampleCount(100, 16), 100u);
+}
+
 // The entry points are part of the index: built, serialized and loaded with it. A graph saved
 // without them (before they existed) still loads; damaged ones are refused.
 TEST(CagraTest, EntryPointsTravelWithTheIndex) {
@@ -202,7 +215,7 @@ TEST(CagraTest, EntryPointsTravelWithTheIndex) {
   auto blob = (*index)->Serialize();
   ASSERT_TRUE(blob.ok());
   // Graph, entries, their count, the mark.
-  const size_t count = EntryCount(n);
+  const size_t count = EntryCount(n, dim);
   ASSERT_EQ(blob->size(), internal::kBlobHeaderSize + (n * 16 + count + 2) * sizeof(uint32_t));
   auto loaded = LoadIndex(spec, *blob, v.data(), n, dim);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();

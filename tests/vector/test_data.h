@@ -64,11 +64,11 @@ inline Islands MakeIslands() {
   t.exact = ExactSearch(Metric::kL2, t.v.data(), t.n, t.dim, t.q.data(), t.nq, t.k, nullptr);
   const auto knn = cagra::ExactKnnGraph(Metric::kL2, t.v.data(), t.n, t.dim, 32);
   t.graph = cagra::OptimizeGraph(knn.data(), t.n, 32, t.degree);
-  const std::vector<uint32_t> ids = cagra::EntrySampleRows(t.n, 5);
+  const std::vector<uint32_t> ids = cagra::EntrySampleRows(t.n, t.dim, 5);
   std::vector<float> sample;
   for (uint32_t r : ids) sample.insert(sample.end(), &t.v[r * t.dim], &t.v[r * t.dim] + t.dim);
   t.entries = cagra::EntryPoints(Metric::kL2, sample.data(), ids.data(), ids.size(), t.dim,
-                                 cagra::EntryCount(t.n), 9);
+                                 cagra::EntryCount(t.n, t.dim), 9);
   return t;
 }
 

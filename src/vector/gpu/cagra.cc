@@ -173,19 +173,20 @@ std::vector<uint32_t> OptimizeGraph(const uint32_t* knn, size_t n, size_t k_init
   return AddReverseEdges(pruned.data(), n, degree);
 }
 
-size_t EntryCount(size_t n) {
+size_t EntryCount(size_t n, size_t dim) {
   const auto root = static_cast<size_t>(std::sqrt(static_cast<double>(n)));
-  return std::min(n, std::clamp<size_t>(2 * root, 64, 2048));
+  const size_t scan_limit = std::max<size_t>(64, (size_t{1} << 19) / std::max<size_t>(dim, 1));
+  return std::min({n, std::clamp<size_t>(2 * root, 64, 2048), scan_limit});
 }
 
 size_t DefaultRandomSeeds(size_t width, size_t degree, size_t list, size_t num_entries) {
   return num_entries > 0 ? width * degree : std::max(width * degree, 4 * list);
 }
 
-size_t EntrySampleCount(size_t n) { return std::min(n, 16 * EntryCount(n)); }
+size_t EntrySampleCount(size_t n, size_t dim) { return std::min(n, 16 * EntryCount(n, dim)); }
 
-std::vector<uint32_t> EntrySampleRows(size_t n, uint64_t seed) {
-  const size_t count = EntrySampleCount(n);
+std::vector<uint32_t> EntrySampleRows(size_t n, size_t dim, uint64_t seed) {
+  const size_t count = EntrySampleCount(n, dim);
   std::vector<uint32_t> rows;
   rows.reserve(count);
   // Selection sampling (Knuth's algorithm S): each row in turn, with the odds of the rows left.

@@ -43,13 +43,14 @@ std::vector<uint32_t> OptimizeGraph(const uint32_t* knn, size_t n, size_t k_init
 std::vector<uint32_t> EntryPoints(Metric metric, const float* sample, const uint32_t* ids,
                                   size_t count, size_t dim, size_t entries, uint64_t seed);
 
-// How many entry points a graph of n rows gets (2 sqrt(n) in [64, 2048]: each costs a distance
-// per search, and twice the islands of a mixture of sqrt(n) clusters), and how many sample rows
-// they are drawn from (16 each).
-size_t EntryCount(size_t n);
-size_t EntrySampleCount(size_t n);
-// The sample rows (sorted, distinct, fixed by n and seed).
-std::vector<uint32_t> EntrySampleRows(size_t n, uint64_t seed);
+// How many entry points a graph of n rows of dim floats gets: 2 sqrt(n) in [64, 2048] (twice the
+// islands of a mixture of sqrt(n) clusters), but no more than 2^19 / dim (each costs a distance
+// per search: their scan reads at most 2 MiB), and how many sample rows they are drawn from
+// (16 each).
+size_t EntryCount(size_t n, size_t dim);
+size_t EntrySampleCount(size_t n, size_t dim);
+// The sample rows (sorted, distinct, fixed by n, dim and seed).
+std::vector<uint32_t> EntrySampleRows(size_t n, size_t dim, uint64_t seed);
 
 struct SearchParams {
   size_t itopk = 64;         // internal top-k list (at least k)

@@ -143,7 +143,7 @@ constexpr uint64_t kEntrySeed = 0xE17E5EED;
 }  // namespace
 
 EntrySampler::EntrySampler(size_t n, size_t dim)
-    : n_(n), dim_(dim), ids_(cagra::EntrySampleRows(n, kEntrySeed)), rows_(ids_.size() * dim) {}
+    : n_(n), dim_(dim), ids_(cagra::EntrySampleRows(n, dim, kEntrySeed)), rows_(ids_.size() * dim) {}
 
 Status EntrySampler::Collect(const float* block, size_t first, size_t count) {
   const auto lo = std::lower_bound(ids_.begin(), ids_.end(), first);
@@ -166,7 +166,7 @@ Status EntrySampler::Collect(const float* block, size_t first, size_t count) {
 
 std::vector<uint32_t> EntrySampler::Entries(Metric metric) const {
   return cagra::EntryPoints(metric, rows_.data(), ids_.data(), ids_.size(), dim_,
-                            cagra::EntryCount(n_), kEntrySeed);
+                            cagra::EntryCount(n_, dim_), kEntrySeed);
 }
 
 Result<std::vector<uint32_t>> StreamedKnnGraph(Metric metric, size_t n, size_t dim, size_t k,
