@@ -264,9 +264,8 @@ class Scorer {
   // Asks for the first lines of a row ahead of its distance (a row far in memory is a cache
   // miss per line otherwise; the hardware prefetcher takes the lines after).
   void Prefetch(uint32_t row) const {
-    const char* p = reinterpret_cast<const char*>(g_.vectors + static_cast<size_t>(row) * g_.dim);
-    const size_t bytes = std::min<size_t>(g_.dim * sizeof(float), 1024);
-    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+    internal::PrefetchLines(g_.vectors + static_cast<size_t>(row) * g_.dim,
+                            std::min<size_t>(g_.dim * sizeof(float), 1024));
   }
 
  private:
