@@ -11,6 +11,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__SSE2__) && !defined(__CUDA_ARCH__)
+#include <emmintrin.h>
+#endif
+
 #include "vector/vector.h"
 
 namespace skyway::vector::internal {
@@ -33,32 +37,75 @@ Status ValidateHnswParams(const Params& params);
 Status ValidateCagraParams(const Params& params);
 
 // Distance kernels. Debian's faiss is built for baseline x86-64, where its fvec_* fall back to
-// scalar loops; these keep 16 independent lanes, which the compiler vectorizes.
+// scalar loops; these keep 16 independent lanes, summed after the tail in lane order. On x86 the
+// lanes are four SSE registers: left to the compiler, they lived on the stack, and each step
+// waited on a store and a reload of its lane (75 TSC cycles a 128-float row in L2, against 43).
+// Both forms give the same bits.
 constexpr size_t kLanes = 16;
+
+inline float SumLanes(const float* lanes, float tail) {
+  for (size_t j = 0; j < kLanes; ++j) tail += lanes[j];
+  return tail;
+}
+
+#if defined(__SSE2__) && !defined(__CUDA_ARCH__)
+inline void StoreLanes(__m128 s0, __m128 s1, __m128 s2, __m128 s3, float* lanes) {
+  _mm_storeu_ps(lanes, s0);
+  _mm_storeu_ps(lanes + 4, s1);
+  _mm_storeu_ps(lanes + 8, s2);
+  _mm_storeu_ps(lanes + 12, s3);
+}
+#endif
+
 inline float L2Sqr(const float* a, const float* b, size_t dim) {
   float lanes[kLanes] = {};
   size_t i = 0;
+#if defined(__SSE2__) && !defined(__CUDA_ARCH__)
+  __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  for (; i + kLanes <= dim; i += kLanes) {
+    const __m128 d0 = _mm_sub_ps(_mm_loadu_ps(a + i), _mm_loadu_ps(b + i));
+    const __m128 d1 = _mm_sub_ps(_mm_loadu_ps(a + i + 4), _mm_loadu_ps(b + i + 4));
+    const __m128 d2 = _mm_sub_ps(_mm_loadu_ps(a + i + 8), _mm_loadu_ps(b + i + 8));
+    const __m128 d3 = _mm_sub_ps(_mm_loadu_ps(a + i + 12), _mm_loadu_ps(b + i + 12));
+    s0 = _mm_add_ps(s0, _mm_mul_ps(d0, d0));
+    s1 = _mm_add_ps(s1, _mm_mul_ps(d1, d1));
+    s2 = _mm_add_ps(s2, _mm_mul_ps(d2, d2));
+    s3 = _mm_add_ps(s3, _mm_mul_ps(d3, d3));
+  }
+  StoreLanes(s0, s1, s2, s3, lanes);
+#else
   for (; i + kLanes <= dim; i += kLanes) {
     for (size_t j = 0; j < kLanes; ++j) {
       const float t = a[i + j] - b[i + j];
       lanes[j] += t * t;
     }
   }
+#endif
   float sum = 0;
   for (; i < dim; ++i) sum += (a[i] - b[i]) * (a[i] - b[i]);
-  for (float lane : lanes) sum += lane;
-  return sum;
+  return SumLanes(lanes, sum);
 }
+
 inline float InnerProduct(const float* a, const float* b, size_t dim) {
   float lanes[kLanes] = {};
   size_t i = 0;
+#if defined(__SSE2__) && !defined(__CUDA_ARCH__)
+  __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  for (; i + kLanes <= dim; i += kLanes) {
+    s0 = _mm_add_ps(s0, _mm_mul_ps(_mm_loadu_ps(a + i), _mm_loadu_ps(b + i)));
+    s1 = _mm_add_ps(s1, _mm_mul_ps(_mm_loadu_ps(a + i + 4), _mm_loadu_ps(b + i + 4)));
+    s2 = _mm_add_ps(s2, _mm_mul_ps(_mm_loadu_ps(a + i + 8), _mm_loadu_ps(b + i + 8)));
+    s3 = _mm_add_ps(s3, _mm_mul_ps(_mm_loadu_ps(a + i + 12), _mm_loadu_ps(b + i + 12)));
+  }
+  StoreLanes(s0, s1, s2, s3, lanes);
+#else
   for (; i + kLanes <= dim; i += kLanes) {
     for (size_t j = 0; j < kLanes; ++j) lanes[j] += a[i + j] * b[i + j];
   }
+#endif
   float sum = 0;
   for (; i < dim; ++i) sum += a[i] * b[i];
-  for (float lane : lanes) sum += lane;
-  return sum;
+  return SumLanes(lanes, sum);
 }
 
 // Asks for the cache lines of [p, p + bytes) ahead of their use. The asm is what keeps it: GCC 12

@@ -130,6 +130,48 @@ TEST(VectorTest, MetricsAndTypes) {
   EXPECT_FLOAT_EQ(Score(Metric::kCosine, a, zero, 3), 0);
 }
 
+// The distance kernels sum 16 lanes (lane j takes elements j, j + 16, ...), then the tail, then
+// the lanes in order, whatever instructions do it: the same bits as this loop, at every length
+// (unaligned starts included), and close to a double-precision sum.
+TEST(VectorTest, DistanceKernelsSumTheirLanesInOrder) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0F, 3.0F);
+  std::vector<float> a(300), b(300);
+  for (float& v : a) v = normal(rng);
+  for (float& v : b) v = normal(rng);
+  for (size_t offset : {0, 1, 3}) {
+    for (size_t dim = 0; dim <= 200; ++dim) {
+      const float* x = a.data() + offset;
+      const float* y = b.data() + offset;
+      float l2_lanes[internal::kLanes] = {}, ip_lanes[internal::kLanes] = {};
+      size_t i = 0;
+      for (; i + internal::kLanes <= dim; i += internal::kLanes) {
+        for (size_t j = 0; j < internal::kLanes; ++j) {
+          const float t = x[i + j] - y[i + j];
+          l2_lanes[j] += t * t;
+          ip_lanes[j] += x[i + j] * y[i + j];
+        }
+      }
+      float l2 = 0, ip = 0;
+      double l2_exact = 0, ip_exact = 0;
+      for (size_t t = i; t < dim; ++t) {
+        l2 += (x[t] - y[t]) * (x[t] - y[t]);
+        ip += x[t] * y[t];
+      }
+      for (size_t j = 0; j < internal::kLanes; ++j) l2 += l2_lanes[j], ip += ip_lanes[j];
+      for (size_t t = 0; t < dim; ++t) {
+        l2_exact += (double{x[t]} - y[t]) * (double{x[t]} - y[t]);
+        ip_exact += double{x[t]} * y[t];
+      }
+      const float got_l2 = internal::L2Sqr(x, y, dim), got_ip = internal::InnerProduct(x, y, dim);
+      EXPECT_EQ(std::memcmp(&got_l2, &l2, sizeof(float)), 0) << "dim " << dim << " offset " << offset;
+      EXPECT_EQ(std::memcmp(&got_ip, &ip, sizeof(float)), 0) << "dim " << dim << " offset " << offset;
+      EXPECT_NEAR(got_l2, l2_exact, 1e-4 * (1 + l2_exact));
+      EXPECT_NEAR(got_ip, ip_exact, 1e-4 * (1 + std::abs(ip_exact)) + 1e-3 * std::sqrt(l2_exact));
+    }
+  }
+}
+
 TEST(VectorTest, BadParamsAreInvalidArgument) {
   const std::vector<std::pair<IndexSpec, size_t>> bad = {
       {Spec("DISKANN", Metric::kL2, {}), 8},
