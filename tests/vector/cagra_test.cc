@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 #include <set>
 
@@ -184,6 +185,92 @@ TEST(CagraTest, EntryPointsReachEveryIsland) {
   EXPECT_EQ(EntryPoints(Metric::kL2, same.data(), ids.data(), 10, dim, 5, 1).size(), 1u);
 }
 
+// Rows within `hops` edges of the entries, by breadth-first search (the test's own).
+std::vector<bool> WithinHops(const std::vector<uint32_t>& graph, size_t n, size_t degree,
+                             const std::vector<uint32_t>& entries, size_t hops) {
+  std::vector<size_t> depth(n, SIZE_MAX);
+  std::vector<uint32_t> queue;
+  for (uint32_t e : entries) {
+    depth[e] = 0;
+    queue.push_back(e);
+  }
+  for (size_t head = 0; head < queue.size(); ++head) {
+    const uint32_t row = queue[head];
+    if (depth[row] == hops) continue;
+    for (size_t e = 0; e < degree; ++e) {
+      const uint32_t to = graph[row * degree + e];
+      if (depth[to] != SIZE_MAX) continue;
+      depth[to] = depth[row] + 1;
+      queue.push_back(to);
+    }
+  }
+  std::vector<bool> within(n);
+  for (size_t r = 0; r < n; ++r) within[r] = depth[r] != SIZE_MAX;
+  return within;
+}
+
+// Islands entered by one entry point only: the search finds the other islands' queries nowhere.
+// The cover adds entries until every row is within two edges of one, and the search finds them.
+TEST(CagraTest, CoverPutsEveryRowWithinTwoEdgesOfAnEntry) {
+  const test_data::Islands t = test_data::MakeIslands();
+  const size_t n = t.n, dim = t.dim;
+  std::vector<uint32_t> entries = {t.entries[0]};
+  CoverWithEntries(t.graph.data(), n, t.degree, dim, &entries);
+  ASSERT_GT(entries.size(), t.kBlobs / 2);
+  EXPECT_LT(entries.size(), n / 4);
+  EXPECT_EQ(entries[0], t.entries[0]);  // the given entries stay first
+  std::vector<uint32_t> sorted = entries;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
+  const std::vector<bool> within = WithinHops(t.graph, n, t.degree, entries, 2);
+  EXPECT_EQ(std::count(within.begin(), within.end(), true), static_cast<long>(n));
+
+  SearchParams params;
+  params.itopk = 16;
+  params.best_first = true;
+  const GraphView one{.graph = t.graph.data(), .n = n, .degree = t.degree, .vectors = t.v.data(),
+                      .dim = dim, .entries = &t.entries[0], .num_entries = 1};
+  GraphView covered = one;
+  covered.entries = entries.data();
+  covered.num_entries = entries.size();
+  std::vector<std::vector<Hit>> with(t.nq), without(t.nq);
+  for (size_t i = 0; i < t.nq; ++i) {
+    with[i] = Search(Metric::kL2, covered, &t.q[i * dim], t.k, params, nullptr, 7);
+    without[i] = Search(Metric::kL2, one, &t.q[i * dim], t.k, params, nullptr, 7);
+  }
+  std::printf("islands, one entry point: recall@10 %.3f; covered (%zu entries): %.3f\n",
+              Recall(without, t.exact), entries.size(), Recall(with, t.exact));
+  EXPECT_LT(Recall(without, t.exact), 0.5);
+  EXPECT_GE(Recall(with, t.exact), 0.99);
+
+  // Entries already covering everything: nothing added.
+  std::vector<uint32_t> again = entries;
+  CoverWithEntries(t.graph.data(), n, t.degree, dim, &again);
+  EXPECT_EQ(again, entries);
+}
+
+// A graph whose rows only point at themselves needs every row as an entry: the cover stops at
+// EntryLimit (a 2 MiB scan), taking rows in order.
+TEST(CagraTest, CoverStopsAtTheEntryLimit) {
+  const size_t n = 200, degree = 4;
+  std::vector<uint32_t> graph(n * degree);
+  for (size_t r = 0; r < n; ++r) std::fill_n(&graph[r * degree], degree, static_cast<uint32_t>(r));
+  std::vector<uint32_t> entries = {7};
+  const size_t wide = size_t{1} << 19;  // EntryLimit: 64
+  ASSERT_EQ(EntryLimit(n, wide), 64u);
+  CoverWithEntries(graph.data(), n, degree, wide, &entries);
+  ASSERT_EQ(entries.size(), 64u);
+  EXPECT_EQ(entries[0], 7u);
+  EXPECT_EQ(entries[1], 0u);
+  EXPECT_EQ(entries[63], 63u);  // 0..6, 8..63
+  entries = {};
+  CoverWithEntries(graph.data(), n, degree, 16, &entries);
+  EXPECT_EQ(entries.size(), n);
+  EXPECT_EQ(EntryLimit(n, 16), n);
+  EXPECT_EQ(EntryLimit(1000000, 128), 4096u);
+  EXPECT_EQ(EntryLimit(1000000, 32768), 64u);
+}
+
 // 2 sqrt(n) entry points in [64, 2048], no more than the rows, and no more than a 2 MiB scan.
 TEST(CagraTest, EntryCountFollowsRowsAndDim) {
   EXPECT_EQ(EntryCount(10, 4), 10u);
@@ -214,8 +301,12 @@ TEST(CagraTest, EntryPointsTravelWithTheIndex) {
   EXPECT_GE(Recall(*hits, exact), 0.99);
   auto blob = (*index)->Serialize();
   ASSERT_TRUE(blob.ok());
-  // Graph, entries, their count, the mark.
-  const size_t count = EntryCount(n, dim);
+  // Graph, entries, their count, the mark: the k-means++ ones and any the cover added.
+  uint32_t count = 0;
+  ASSERT_GT(blob->size(), internal::kBlobHeaderSize + 2 * sizeof(uint32_t));
+  std::memcpy(&count, blob->data() + blob->size() - 2 * sizeof(uint32_t), sizeof count);
+  EXPECT_GE(count, EntryCount(n, dim));
+  EXPECT_LE(count, EntryLimit(n, dim));
   ASSERT_EQ(blob->size(), internal::kBlobHeaderSize + (n * 16 + count + 2) * sizeof(uint32_t));
   auto loaded = LoadIndex(spec, *blob, v.data(), n, dim);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();

@@ -224,7 +224,7 @@ TEST(GpuTest, StreamedBuildOnTheDevice) {
 // by itself: the same graph quality.
 TEST(GpuTest, BuildIndexStreamsWhenTheDeviceIsFull) {
   REQUIRE_GPU();
-  constexpr size_t n = 60000 / kScale, dim = 64, nq = 200 / kScale;
+  constexpr size_t n = 60000 / kScale, dim = 64, nq = 500 / kScale;
   auto v = RandomVectors(n, dim, 23);
   // Leave 3/4 of what the in-memory build needs (on an H100 ~250 MiB: its GEMM tile alone is
   // 256 MiB), more than two blocks of 256 rows need.
@@ -238,7 +238,9 @@ TEST(GpuTest, BuildIndexStreamsWhenTheDeviceIsFull) {
   auto index = BuildIndex(spec, v.data(), n, dim);
   hog = Status::Internal("freed");
   ASSERT_TRUE(index.ok()) << index.status().ToString();
-  EXPECT_GE(SearchRecall(**index, v, n, dim, nq, 24), 0.9);
+  const double recall = SearchRecall(**index, v, n, dim, nq, 24);
+  std::printf("streamed build on a full device: recall@10 %.3f\n", recall);
+  EXPECT_GE(recall, 0.9);
 }
 
 // Large unfiltered batches go to the device through the Index; the index keeps device copies

@@ -173,10 +173,43 @@ std::vector<uint32_t> OptimizeGraph(const uint32_t* knn, size_t n, size_t k_init
   return AddReverseEdges(pruned.data(), n, degree);
 }
 
+size_t EntryLimit(size_t n, size_t dim) {
+  return std::min(n, std::max<size_t>(64, (size_t{1} << 19) / std::max<size_t>(dim, 1)));
+}
+
 size_t EntryCount(size_t n, size_t dim) {
   const auto root = static_cast<size_t>(std::sqrt(static_cast<double>(n)));
-  const size_t scan_limit = std::max<size_t>(64, (size_t{1} << 19) / std::max<size_t>(dim, 1));
-  return std::min({n, std::clamp<size_t>(2 * root, 64, 2048), scan_limit});
+  return std::min(std::clamp<size_t>(2 * root, 64, 2048), EntryLimit(n, dim));
+}
+
+void CoverWithEntries(const uint32_t* graph, size_t n, size_t degree, size_t dim,
+                      std::vector<uint32_t>* entries) {
+  constexpr uint8_t kHops = 2, kFar = 255;
+  std::vector<uint8_t> hops(n, kFar);  // fewest edges from an entry
+  std::vector<uint32_t> frontier, next;
+  auto cover = [&](uint32_t start) {
+    hops[start] = 0;
+    frontier.assign(1, start);
+    for (uint8_t h = 1; h <= kHops && !frontier.empty(); ++h) {
+      next.clear();
+      for (uint32_t row : frontier) {
+        const uint32_t* edges = graph + static_cast<size_t>(row) * degree;
+        for (size_t e = 0; e < degree; ++e) {
+          if (hops[edges[e]] <= h) continue;
+          hops[edges[e]] = h;
+          next.push_back(edges[e]);
+        }
+      }
+      frontier.swap(next);
+    }
+  };
+  for (uint32_t e : *entries) cover(e);
+  const size_t limit = EntryLimit(n, dim);
+  for (size_t row = 0; row < n && entries->size() < limit; ++row) {
+    if (hops[row] != kFar) continue;
+    entries->push_back(static_cast<uint32_t>(row));
+    cover(static_cast<uint32_t>(row));
+  }
 }
 
 size_t DefaultRandomSeeds(size_t width, size_t degree, size_t list, size_t num_entries) {

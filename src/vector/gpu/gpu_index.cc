@@ -309,6 +309,7 @@ Result<std::unique_ptr<Index>> BuildCagraIndex(const IndexSpec& spec, const floa
     bool on_device = false;
     ASSIGN_OR_RETURN(graph, GraphFromKnn(knn, n, d, device, &on_device));
     entries = sampler.Entries(spec.metric);
+    cagra::CoverWithEntries(graph.data(), n, d.graph, dim, &entries);
   }
   // Built from device memory: the index keeps no pointer the CPU cannot read.
   const float* host_vectors = gpu::IsDevicePointer(vectors) ? nullptr : vectors;
@@ -346,6 +347,7 @@ Result<std::unique_ptr<Index>> BuildCagraIndexStreamed(const IndexSpec& spec, si
     const uint64_t prune_bytes = uint64_t{n} * (d.intermediate + d.graph) * sizeof(uint32_t);
     const bool device = options.device && (options.memory_limit == 0 || prune_bytes <= options.memory_limit);
     ASSIGN_OR_RETURN(graph, GraphFromKnn(knn, n, d, device, &stats->pruned_on_device));
+    cagra::CoverWithEntries(graph.data(), n, d.graph, dim, &entries);
   }
   return std::unique_ptr<Index>(
       new CagraIndex(spec, nullptr, n, dim, d.graph, std::move(graph), std::move(entries)));
