@@ -219,7 +219,9 @@ struct Baseline {
   std::string error;
   int m = 16, ef_construction = 200, threads = 0;
   double build_s = -1;
-  std::vector<SearchPoint> search;
+  std::vector<SearchPoint> search;        // passes alternating with HNSW's, at its efs
+  std::vector<SearchPoint> beside_cagra;  // measured again beside GPU_CAGRA's search (its
+                                          // passes in turn with CAGRA's): the same-QPS check
 };
 
 struct DatasetInfo {

@@ -453,15 +453,40 @@ Result<std::unique_ptr<vector::Index>> BuildAndStore(Context& c, const Dataset& 
   return index;
 }
 
+// GPU_CAGRA's search and hnswlib's (built for HNSW's baseline) in turn, pass after pass: the
+// curves the same-QPS check compares, measured side by side.
+void SearchBesideHnswlib(Context& c, const Dataset& d, const GroundTruth& truth,
+                         const vector::Index& index, dataset::HnswlibIndex& raw,
+                         std::vector<IndexRow>* rows) {
+  c.log.Begin("[" + d.name + "] search GPU_CAGRA and hnswlib in turn");
+  std::vector<SearchPoint> points, theirs;
+  Status st = dataset::MeasureBeside(truth, d, index, kK,
+                                     dataset::SearchSettings("GPU_CAGRA", c.o.ef, c.o.nprobe, c.o.itopk),
+                                     raw, c.o.ef, c.o.search_repeat, &g_interrupted, &points, &theirs);
+  c.log.End(st.ok() ? dataset::Summary(points) : "FAILED: " + st.ToString());
+  if (st.ok()) fprintf(stderr, "  hnswlib: %s\n", dataset::Summary(theirs).c_str());
+  for (auto& row : *rows) {
+    row.search = points;
+    if (!st.ok() && row.error.empty()) row.error = "search: " + st.ToString();
+  }
+  for (auto& b : c.report->baselines) {
+    if (b.dataset == d.name && st.ok()) b.beside_cagra = theirs;
+  }
+}
+
+// raw: hnswlib, built with HNSW's baseline and kept for GPU_CAGRA's search.
 void RunIndexType(Context& c, const Dataset& d, const GroundTruth& truth,
-                  std::vector<Session>& sessions, const std::string& type) {
+                  std::vector<Session>& sessions, const std::string& type,
+                  std::unique_ptr<dataset::HnswlibIndex>* raw_kept) {
   std::vector<IndexRow> rows;
   auto index = BuildAndStore(c, d, sessions, type, &rows);
   bench::Baseline baseline;
   std::unique_ptr<dataset::HnswlibIndex> raw;
   bool with_baseline = index.ok() && type == "HNSW" && c.o.baseline && !g_interrupted;
   if (with_baseline) raw = BuildBaseline(c, d, BuildSource(d, sessions), &baseline);
-  if (index.ok() && !g_interrupted) {
+  if (index.ok() && !g_interrupted && type == "GPU_CAGRA" && *raw_kept) {
+    SearchBesideHnswlib(c, d, truth, **index, **raw_kept, &rows);
+  } else if (index.ok() && !g_interrupted) {
     c.log.Begin("[" + d.name + "] search " + type + (raw ? " and hnswlib" : ""));
     std::vector<SearchPoint> points;
     int passes = type == "FLAT" ? 1 : c.o.search_repeat;
@@ -478,6 +503,7 @@ void RunIndexType(Context& c, const Dataset& d, const GroundTruth& truth,
     }
   }
   if (with_baseline) c.report->baselines.push_back(baseline);
+  if (raw) *raw_kept = std::move(raw);
   for (auto& row : rows) {
     row.ok = row.error.empty();
     c.report->rows.push_back(row);
@@ -489,9 +515,10 @@ Status RunDataset(Context& c, const std::string& name) {
   RETURN_IF_ERROR(UploadVectors(c, d));
   GroundTruth truth = ComputeGroundTruth(c, d);
   std::vector<Session> sessions = LoadAll(c, d);
+  std::unique_ptr<dataset::HnswlibIndex> raw;
   for (const auto& type : c.o.index_types) {
     if (g_interrupted) return Status::Aborted("interrupted");
-    RunIndexType(c, d, truth, sessions, type);
+    RunIndexType(c, d, truth, sessions, type, &raw);
   }
   return g_interrupted ? Status::Aborted("interrupted") : Status::Ok();
 }

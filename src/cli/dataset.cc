@@ -329,42 +329,82 @@ std::string Summary(const std::vector<SearchPoint>& points) {
   return text;
 }
 
+namespace {
+
+// One thread: faiss would otherwise open an OpenMP team for each single-query call.
+struct OneOmpThread {
+  int before = omp_get_max_threads();
+  OneOmpThread() { omp_set_num_threads(1); }
+  ~OneOmpThread() { omp_set_num_threads(before); }
+};
+
+SearchOne SearchOf(const vector::Index& index, size_t k, const Setting& setting) {
+  vector::Params params;
+  if (!setting.first.empty()) params[setting.first] = std::to_string(setting.second);
+  return [&index, k, params](const float* query, std::vector<int64_t>* rows) -> Status {
+    ASSIGN_OR_RETURN(auto hits, index.Search(query, 1, k, params, nullptr));
+    rows->clear();
+    for (const auto& hit : hits.at(0)) rows->push_back(hit.row);
+    return Status::Ok();
+  };
+}
+
+// One timed pass of hnswlib at ef into *point (recall, best QPS so far).
+Status MeasureRaw(const GroundTruth& truth, const Dataset& d, HnswlibIndex& raw, size_t k, int ef,
+                  SearchPoint* point) {
+  raw.SetEf(ef);
+  SearchOne theirs = [&raw, k](const float* query, std::vector<int64_t>* rows) {
+    raw.Search(query, k, rows);
+    return Status::Ok();
+  };
+  ASSIGN_OR_RETURN(Measured m, MeasureSearch(truth, d, theirs));
+  point->recall = m.recall, point->qps = std::max(point->qps, m.qps);
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status MeasureIndex(const GroundTruth& truth, const Dataset& d, const vector::Index& index,
                     size_t k, const std::vector<Setting>& settings, int passes, HnswlibIndex* raw,
                     const std::atomic<bool>* stop, std::vector<SearchPoint>* points,
                     std::vector<SearchPoint>* raw_points) {
-  // One thread: faiss would otherwise open an OpenMP team for each single-query call.
-  struct OneOmpThread {
-    int before = omp_get_max_threads();
-    OneOmpThread() { omp_set_num_threads(1); }
-    ~OneOmpThread() { omp_set_num_threads(before); }
-  } one_thread;
-  for (const auto& [param, value] : settings) {
-    vector::Params params;
-    if (!param.empty()) params[param] = std::to_string(value);
-    SearchOne ours = [&](const float* query, std::vector<int64_t>* rows) -> Status {
-      ASSIGN_OR_RETURN(auto hits, index.Search(query, 1, k, params, nullptr));
-      rows->clear();
-      for (const auto& hit : hits.at(0)) rows->push_back(hit.row);
-      return Status::Ok();
-    };
-    SearchOne theirs = [&](const float* query, std::vector<int64_t>* rows) {
-      raw->Search(query, k, rows);
-      return Status::Ok();
-    };
-    SearchPoint point{param, value, -1, -1}, raw_point = point;
+  OneOmpThread one_thread;
+  for (const auto& setting : settings) {
+    const SearchOne ours = SearchOf(index, k, setting);
+    SearchPoint point{setting.first, setting.second, -1, -1}, raw_point = point;
     for (int pass = 0; pass < passes; pass++) {
       if (stop && *stop) return Status::Aborted("interrupted");
       ASSIGN_OR_RETURN(Measured m, MeasureSearch(truth, d, ours));
       point.recall = m.recall, point.qps = std::max(point.qps, m.qps);
-      if (!raw) continue;
-      raw->SetEf(value);
-      ASSIGN_OR_RETURN(m, MeasureSearch(truth, d, theirs));
-      raw_point.recall = m.recall, raw_point.qps = std::max(raw_point.qps, m.qps);
+      if (raw) RETURN_IF_ERROR(MeasureRaw(truth, d, *raw, k, setting.second, &raw_point));
     }
     points->push_back(point);
     if (raw) raw_points->push_back(raw_point);
   }
+  return Status::Ok();
+}
+
+Status MeasureBeside(const GroundTruth& truth, const Dataset& d, const vector::Index& index,
+                     size_t k, const std::vector<Setting>& settings, HnswlibIndex& raw,
+                     const std::vector<int>& raw_efs, int passes, const std::atomic<bool>* stop,
+                     std::vector<SearchPoint>* points, std::vector<SearchPoint>* raw_points) {
+  OneOmpThread one_thread;
+  std::vector<SearchPoint> ours, theirs;
+  for (const auto& setting : settings) ours.push_back({setting.first, setting.second, -1, -1});
+  for (int ef : raw_efs) theirs.push_back({"ef", ef, -1, -1});
+  for (int pass = 0; pass < passes; pass++) {
+    for (size_t i = 0; i < settings.size(); i++) {
+      if (stop && *stop) return Status::Aborted("interrupted");
+      ASSIGN_OR_RETURN(Measured m, MeasureSearch(truth, d, SearchOf(index, k, settings[i])));
+      ours[i].recall = m.recall, ours[i].qps = std::max(ours[i].qps, m.qps);
+    }
+    for (size_t i = 0; i < raw_efs.size(); i++) {
+      if (stop && *stop) return Status::Aborted("interrupted");
+      RETURN_IF_ERROR(MeasureRaw(truth, d, raw, k, raw_efs[i], &theirs[i]));
+    }
+  }
+  *points = std::move(ours);
+  *raw_points = std::move(theirs);
   return Status::Ok();
 }
 

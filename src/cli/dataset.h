@@ -117,6 +117,14 @@ Status MeasureIndex(const GroundTruth& truth, const Dataset& d, const vector::In
                     const std::atomic<bool>* stop, std::vector<SearchPoint>* points,
                     std::vector<SearchPoint>* raw_points);
 
+// Measures index at each setting and raw at each ef of raw_efs in turn, pass after pass (all of
+// index's settings, then all of raw's efs), the best QPS of `passes`: two curves measured side by
+// side, for a comparison at the same QPS. Errors: as MeasureIndex.
+Status MeasureBeside(const GroundTruth& truth, const Dataset& d, const vector::Index& index,
+                     size_t k, const std::vector<Setting>& settings, HnswlibIndex& raw,
+                     const std::vector<int>& raw_efs, int passes, const std::atomic<bool>* stop,
+                     std::vector<SearchPoint>* points, std::vector<SearchPoint>* raw_points);
+
 // hnswlib::HierarchicalNSW (L2) used directly: the yardstick for the HNSW index.
 class HnswlibIndex {
  public:
