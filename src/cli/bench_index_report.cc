@@ -230,12 +230,8 @@ void PrintIndexTable(const IndexReport& report, FILE* out) {
             b.m, b.ef_construction, b.threads,
             b.ok ? (Num(b.build_s) + " s").c_str() : ("FAILED: " + b.error).c_str());
     if (!b.beside_cagra.empty()) {
-      std::string points;
-      for (const auto& p : b.beside_cagra) {
-        points += (points.empty() ? "" : "; ") + p.param + "=" + std::to_string(p.value) + " recall " +
-                  Num(p.recall, "%.3f") + " " + Num(p.qps, "%.0f") + " QPS";
-      }
-      fprintf(out, "%s hnswlib searched in turn with GPU_CAGRA: %s\n", b.dataset.c_str(), points.c_str());
+      fprintf(out, "%s hnswlib searched in turn with GPU_CAGRA: %s\n", b.dataset.c_str(),
+              dataset::Summary(b.beside_cagra).c_str());
     }
   }
 }

@@ -317,18 +317,6 @@ Result<Measured> MeasureSearch(const GroundTruth& truth, const Dataset& d,
   return m;
 }
 
-std::string Summary(const std::vector<SearchPoint>& points) {
-  std::string text;
-  for (const auto& p : points) {
-    char buf[64];
-    snprintf(buf, sizeof(buf), "recall %.3f %.0f QPS", p.recall, p.qps);
-    if (!text.empty()) text += "; ";
-    if (!p.param.empty()) text += p.param + "=" + std::to_string(p.value) + " ";
-    text += buf;
-  }
-  return text;
-}
-
 namespace {
 
 // One thread: faiss would otherwise open an OpenMP team for each single-query call.
@@ -349,7 +337,15 @@ SearchOne SearchOf(const vector::Index& index, size_t k, const Setting& setting)
   };
 }
 
-// One timed pass of hnswlib at ef into *point (recall, best QPS so far).
+// One timed pass of search into *point: its recall, the best QPS so far.
+Status MeasurePass(const GroundTruth& truth, const Dataset& d, const SearchOne& search,
+                   SearchPoint* point) {
+  ASSIGN_OR_RETURN(Measured m, MeasureSearch(truth, d, search));
+  point->recall = m.recall, point->qps = std::max(point->qps, m.qps);
+  return Status::Ok();
+}
+
+// One timed pass of hnswlib at ef into *point.
 Status MeasureRaw(const GroundTruth& truth, const Dataset& d, HnswlibIndex& raw, size_t k, int ef,
                   SearchPoint* point) {
   raw.SetEf(ef);
@@ -357,9 +353,7 @@ Status MeasureRaw(const GroundTruth& truth, const Dataset& d, HnswlibIndex& raw,
     raw.Search(query, k, rows);
     return Status::Ok();
   };
-  ASSIGN_OR_RETURN(Measured m, MeasureSearch(truth, d, theirs));
-  point->recall = m.recall, point->qps = std::max(point->qps, m.qps);
-  return Status::Ok();
+  return MeasurePass(truth, d, theirs, point);
 }
 
 }  // namespace
@@ -374,8 +368,7 @@ Status MeasureIndex(const GroundTruth& truth, const Dataset& d, const vector::In
     SearchPoint point{setting.first, setting.second, -1, -1}, raw_point = point;
     for (int pass = 0; pass < passes; pass++) {
       if (stop && *stop) return Status::Aborted("interrupted");
-      ASSIGN_OR_RETURN(Measured m, MeasureSearch(truth, d, ours));
-      point.recall = m.recall, point.qps = std::max(point.qps, m.qps);
+      RETURN_IF_ERROR(MeasurePass(truth, d, ours, &point));
       if (raw) RETURN_IF_ERROR(MeasureRaw(truth, d, *raw, k, setting.second, &raw_point));
     }
     points->push_back(point);
@@ -389,14 +382,17 @@ Status MeasureBeside(const GroundTruth& truth, const Dataset& d, const vector::I
                      const std::vector<int>& raw_efs, int passes, const std::atomic<bool>* stop,
                      std::vector<SearchPoint>* points, std::vector<SearchPoint>* raw_points) {
   OneOmpThread one_thread;
+  std::vector<SearchOne> searches;
   std::vector<SearchPoint> ours, theirs;
-  for (const auto& setting : settings) ours.push_back({setting.first, setting.second, -1, -1});
+  for (const auto& setting : settings) {
+    searches.push_back(SearchOf(index, k, setting));
+    ours.push_back({setting.first, setting.second, -1, -1});
+  }
   for (int ef : raw_efs) theirs.push_back({"ef", ef, -1, -1});
   for (int pass = 0; pass < passes; pass++) {
     for (size_t i = 0; i < settings.size(); i++) {
       if (stop && *stop) return Status::Aborted("interrupted");
-      ASSIGN_OR_RETURN(Measured m, MeasureSearch(truth, d, SearchOf(index, k, settings[i])));
-      ours[i].recall = m.recall, ours[i].qps = std::max(ours[i].qps, m.qps);
+      RETURN_IF_ERROR(MeasurePass(truth, d, searches[i], &ours[i]));
     }
     for (size_t i = 0; i < raw_efs.size(); i++) {
       if (stop && *stop) return Status::Aborted("interrupted");

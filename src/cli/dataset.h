@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <string>
@@ -88,8 +89,19 @@ struct SearchPoint {
   double recall = -1;  // < 0: not measured
   double qps = -1;
 };
-// "ef=16 recall 0.912 12345 QPS; ef=32 ...", for the log.
-std::string Summary(const std::vector<SearchPoint>& points);
+// "ef=16 recall 0.912 12345 QPS; ef=32 ...", for the log and the report (inline: the report's
+// test links no dataset.cc).
+inline std::string Summary(const std::vector<SearchPoint>& points) {
+  std::string text;
+  for (const auto& p : points) {
+    char buf[64];
+    snprintf(buf, sizeof(buf), "recall %.3f %.0f QPS", p.recall, p.qps);
+    if (!text.empty()) text += "; ";
+    if (!p.param.empty()) text += p.param + "=" + std::to_string(p.value) + " ";
+    text += buf;
+  }
+  return text;
+}
 
 constexpr int kHnswM = 16, kHnswEfConstruction = 200;
 

@@ -308,8 +308,7 @@ Result<std::unique_ptr<Index>> BuildCagraIndex(const IndexSpec& spec, const floa
     ASSIGN_OR_RETURN(std::vector<uint32_t> knn, KnnOf(spec, algo, vectors, n, dim, d.intermediate, device));
     bool on_device = false;
     ASSIGN_OR_RETURN(graph, GraphFromKnn(knn, n, d, device, &on_device));
-    entries = sampler.Entries(spec.metric);
-    cagra::CoverWithEntries(graph.data(), n, d.graph, dim, &entries);
+    entries = sampler.Entries(spec.metric, graph, d.graph);
   }
   // Built from device memory: the index keeps no pointer the CPU cannot read.
   const float* host_vectors = gpu::IsDevicePointer(vectors) ? nullptr : vectors;
@@ -343,11 +342,10 @@ Result<std::unique_ptr<Index>> BuildCagraIndexStreamed(const IndexSpec& spec, si
       ASSIGN_OR_RETURN(knn, StreamedKnnGraph(spec.metric, n, dim, d.intermediate, source, options,
                                              stats, &sampler));
     }
-    entries = sampler.Entries(spec.metric);
     const uint64_t prune_bytes = uint64_t{n} * (d.intermediate + d.graph) * sizeof(uint32_t);
     const bool device = options.device && (options.memory_limit == 0 || prune_bytes <= options.memory_limit);
     ASSIGN_OR_RETURN(graph, GraphFromKnn(knn, n, d, device, &stats->pruned_on_device));
-    cagra::CoverWithEntries(graph.data(), n, d.graph, dim, &entries);
+    entries = sampler.Entries(spec.metric, graph, d.graph);
   }
   return std::unique_ptr<Index>(
       new CagraIndex(spec, nullptr, n, dim, d.graph, std::move(graph), std::move(entries)));

@@ -164,9 +164,12 @@ Status EntrySampler::Collect(const float* block, size_t first, size_t count) {
   return gpu::Copy(dst, gathered->data(), floats * sizeof(float));
 }
 
-std::vector<uint32_t> EntrySampler::Entries(Metric metric) const {
-  return cagra::EntryPoints(metric, rows_.data(), ids_.data(), ids_.size(), dim_,
-                            cagra::EntryCount(n_, dim_), kEntrySeed);
+std::vector<uint32_t> EntrySampler::Entries(Metric metric, const std::vector<uint32_t>& graph,
+                                            size_t degree) const {
+  std::vector<uint32_t> entries = cagra::EntryPoints(metric, rows_.data(), ids_.data(), ids_.size(),
+                                                     dim_, cagra::EntryCount(n_, dim_), kEntrySeed);
+  cagra::CoverWithEntries(graph.data(), n_, degree, dim_, &entries);
+  return entries;
 }
 
 Result<std::vector<uint32_t>> StreamedKnnGraph(Metric metric, size_t n, size_t dim, size_t k,

@@ -30,8 +30,9 @@ class EntrySampler {
   EntrySampler(size_t n, size_t dim);
   // Copies the sample rows among rows [first, first + count), which `block` holds.
   Status Collect(const float* block, size_t first, size_t count);
-  // The entry points (cagra::EntryPoints), once every row has been in a collected block.
-  std::vector<uint32_t> Entries(Metric metric) const;
+  // The entry points, once every row has been in a collected block: cagra::EntryPoints over the
+  // sample, then cagra::CoverWithEntries of the search graph (n x degree).
+  std::vector<uint32_t> Entries(Metric metric, const std::vector<uint32_t>& graph, size_t degree) const;
 
  private:
   size_t n_, dim_;
