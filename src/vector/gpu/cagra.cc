@@ -334,6 +334,17 @@ void RandomSeeds(const GraphView& g, const Scorer& scorer, size_t count, uint64_
   }
 }
 
+// The search's start: the entry points, then `seeds` random rows not among them, each given to
+// take(row, distance). The random rows are asked for while the entries are scored.
+template <typename Take>
+void ScoreStart(const GraphView& g, const Scorer& scorer, size_t seeds, uint64_t seed,
+                Visited* visited, std::vector<uint32_t>* scratch, Take take) {
+  for (size_t e = 0; e < g.num_entries; ++e) visited->TestAndSet(g.entries[e]);
+  RandomSeeds(g, scorer, seeds, seed, visited, scratch);
+  for (size_t e = 0; e < g.num_entries; ++e) take(g.entries[e], scorer.Entry(e));
+  for (uint32_t row : *scratch) take(row, scorer.Row(row));
+}
+
 // Filtered search, best first as hnswlib's filtered base-layer walk, over the CAGRA graph: every
 // reached row is a waypoint, only accepted rows enter the results, and the walk ends when the
 // nearest waypoint is worse than the worst of `ef` accepted rows. Past max(n/8, 4 ef) distance
@@ -360,10 +371,7 @@ std::vector<Hit> FilteredSearch(Metric metric, const GraphView& g, const Scorer&
   };
   std::vector<uint32_t> fresh;
   fresh.reserve(std::max(g.degree, seeds));
-  for (size_t e = 0; e < g.num_entries; ++e) visited->TestAndSet(g.entries[e]);
-  RandomSeeds(g, scorer, seeds, seed, visited.get(), &fresh);  // fetched while the entries are scored
-  for (size_t e = 0; e < g.num_entries; ++e) offer(g.entries[e], scorer.Entry(e));
-  for (uint32_t row : fresh) offer(row, scorer.Row(row));
+  ScoreStart(g, scorer, seeds, seed, visited.get(), &fresh, offer);
   while (!candidates.empty()) {
     const Candidate current = candidates.top();
     if (top.size() >= ef && current.first > top.top().first) break;
@@ -422,10 +430,8 @@ std::vector<Hit> Search(Metric metric, const GraphView& g, const float* query, s
   };
   std::vector<uint32_t> parents, rows;
   rows.reserve(std::max(g.degree, seeds));
-  for (size_t e = 0; e < g.num_entries; ++e) visited->TestAndSet(g.entries[e]);
-  RandomSeeds(g, scorer, seeds, seed, visited.get(), &rows);
-  for (size_t e = 0; e < g.num_entries; ++e) fresh.push_back({scorer.Entry(e), g.entries[e], false});
-  for (uint32_t row : rows) fresh.push_back({scorer.Row(row), row, false});
+  ScoreStart(g, scorer, seeds, seed, visited.get(), &rows,
+             [&](uint32_t row, float d) { fresh.push_back({d, row, false}); });
   merge();
   for (size_t iteration = 0; iteration < max_iterations; ++iteration) {
     parents.clear();
