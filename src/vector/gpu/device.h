@@ -92,10 +92,10 @@ Result<std::vector<std::vector<Hit>>> BruteForce(Metric metric, const float* vec
 // iteration (every edge scored by a warp), marks visited rows in a per-query bitmap, and stops
 // when the list has nothing unexplored. graph: n x degree (host or device). COSINE: as the CPU
 // search (query normalized here, rows scaled by their inverse norms). No filter (the caller
-// searches filtered queries on the CPU). The list, the seeds (the entry points, host memory, then
-// cagra::DefaultRandomSeeds random rows) and the iteration bound (2 list / width + 16) are the
-// CPU search's, but the random rows are drawn from a different stream. Errors as KnnGraph; kInvalidArgument for dim > 4096 or
-// itopk > 512.
+// searches filtered queries on the CPU). The list, the seeds (the entry points, host or device
+// memory, then cagra::DefaultRandomSeeds random rows) and the iteration bound (2 list / width + 16)
+// are the CPU search's, but the random rows are drawn from a different stream. Errors as
+// KnnGraph; kInvalidArgument for dim > 4096 or itopk > 512.
 Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t* graph, size_t n,
                                                   size_t degree, const uint32_t* entries,
                                                   size_t num_entries, const float* vectors, size_t dim,

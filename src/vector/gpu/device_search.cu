@@ -90,10 +90,12 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
     CUDA_OR_RETURN(cudaMemcpy(dev_graph.get(), graph, n * degree * sizeof(uint32_t), cudaMemcpyHostToDevice));
     graph_on_device = dev_graph.get();
   }
-  if (num_entries > 0) {
+  const uint32_t* entries_on_device = entries;
+  if (num_entries > 0 && !IsDevicePointer(entries)) {
     RETURN_IF_ERROR(dev_entries.Allocate(num_entries));
     CUDA_OR_RETURN(cudaMemcpy(dev_entries.get(), entries, num_entries * sizeof(uint32_t),
                               cudaMemcpyHostToDevice));
+    entries_on_device = dev_entries.get();
   }
   RETURN_IF_ERROR(inv_norms.Allocate(n));
   if (metric == Metric::kCosine) {
@@ -108,7 +110,7 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
     const size_t count = std::min(batch, nq - q0);
     CUDA_OR_RETURN(cudaMemset(visited.get(), 0, count * words * sizeof(uint32_t)));
     SKYWAY_LAUNCH(CagraSearchKernel, static_cast<unsigned>(count), kSearchThreads, shared,
-        graph_on_device, static_cast<uint32_t>(n), static_cast<int>(degree), dev_entries.get(),
+        graph_on_device, static_cast<uint32_t>(n), static_cast<int>(degree), entries_on_device,
         static_cast<int>(num_entries), base.get(),
         inv_norms.get(), dim, metric_code, q_rows.get() + q0 * dim, static_cast<int>(list),
         static_cast<int>(width), static_cast<int>(iterations), static_cast<int>(seeds), seed, q0,

@@ -39,6 +39,10 @@ class DeviceCopies {
   std::vector<const void*> Get(std::initializer_list<std::pair<const void*, size_t>> arrays) const {
     std::call_once(once_, [&] {
       for (const auto& [host, bytes] : arrays) {
+        if (bytes == 0) {  // nothing to copy (a graph saved without entry points)
+          copies_.push_back(nullptr);
+          continue;
+        }
         auto copy = gpu::AllocateVectors(bytes);
         if (!copy.ok() || !(*copy)->Write(0, host, bytes).ok()) {
           copies_.clear();
@@ -50,7 +54,7 @@ class DeviceCopies {
       }
     });
     std::vector<const void*> out(arrays.size(), nullptr);
-    for (size_t i = 0; i < copies_.size(); ++i) out[i] = copies_[i]->data();
+    for (size_t i = 0; i < copies_.size(); ++i) out[i] = copies_[i] ? copies_[i]->data() : nullptr;
     return out;
   }
 
@@ -102,10 +106,12 @@ class CagraIndex final : public OverCallerVectors {
     // and when the device refuses: dims over 4096, itopk over 512).
     if (filter == nullptr && nq >= gpu::MinDeviceSearchBatch() && gpu::Available()) {
       auto on_device = device_.Get({{vectors_, n_ * dim_ * sizeof(float)},
-                                    {graph_.data(), graph_.size() * sizeof(uint32_t)}});
+                                    {graph_.data(), graph_.size() * sizeof(uint32_t)},
+                                    {entries_.data(), entries_.size() * sizeof(uint32_t)}});
       const auto* vectors = on_device[0] ? static_cast<const float*>(on_device[0]) : vectors_;
       const auto* graph = on_device[1] ? static_cast<const uint32_t*>(on_device[1]) : graph_.data();
-      auto hits = gpu::CagraSearch(spec_.metric, graph, n_, degree_, entries_.data(),
+      const auto* entries = on_device[2] ? static_cast<const uint32_t*>(on_device[2]) : entries_.data();
+      auto hits = gpu::CagraSearch(spec_.metric, graph, n_, degree_, entries,
                                    entries_.size(), vectors, dim_, queries, nq, k, sp.itopk,
                                    sp.search_width, sp.max_iterations, kSearchSeed);
       if (hits.ok()) return hits;
@@ -157,7 +163,7 @@ class CagraIndex final : public OverCallerVectors {
   std::vector<uint32_t> entries_;  // the search's entry points (none in graphs saved before them)
   std::vector<float> entry_vectors_;  // their rows, in order
   std::vector<float> inv_norms_;      // COSINE
-  DeviceCopies device_;           // vectors, graph
+  DeviceCopies device_;           // vectors, graph, entry points
 };
 
 // Exact search, on the device when there is one (and no filter: the device path has none).
