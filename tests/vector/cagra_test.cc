@@ -271,6 +271,77 @@ TEST(CagraTest, CoverStopsAtTheEntryLimit) {
   EXPECT_EQ(EntryLimit(1000000, 32768), 64u);
 }
 
+// Random rows fill the entries up to EntryFill (after k-means++ and the cover, which stay first);
+// with more than kEntryScanMost of them the search walks a graph over the entries instead of
+// scoring all, and finds what the scan finds.
+TEST(CagraTest, EntryGraphWalkFindsWhatTheScanFinds) {
+  EXPECT_EQ(EntryFill(100000, 128), 4096u);
+  EXPECT_EQ(EntryFill(60000, 784), 668u);  // Fashion-MNIST: EntryLimit
+  EXPECT_EQ(EntryFill(1920, 16), 120u);    // n / 16
+  constexpr size_t kBlobs = 200, n = kBlobs * 40, dim = 16, nq = 400, k = 10, degree = 16;
+  const std::vector<float> v = test_data::IslandVectors(n, kBlobs, dim, 11);
+  const std::vector<float> q = test_data::IslandVectors(nq, kBlobs, dim, 12);
+  const auto exact = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
+  const auto knn = ExactKnnGraph(Metric::kL2, v.data(), n, dim, 32);
+  const std::vector<uint32_t> graph = OptimizeGraph(knn.data(), n, 32, degree);
+  const std::vector<uint32_t> ids = EntrySampleRows(n, dim, 5);
+  std::vector<float> sample;
+  for (uint32_t r : ids) sample.insert(sample.end(), &v[r * dim], &v[r * dim] + dim);
+  std::vector<uint32_t> entries = EntryPoints(Metric::kL2, sample.data(), ids.data(), ids.size(),
+                                              dim, EntryCount(n, dim), 9);
+  CoverWithEntries(graph.data(), n, degree, dim, &entries);
+  const std::vector<uint32_t> before = entries;
+  ASSERT_LT(before.size(), EntryFill(n, dim));
+  FillWithRandomEntries(n, dim, 3, &entries);
+  ASSERT_EQ(entries.size(), EntryFill(n, dim));
+  ASSERT_GT(entries.size(), kEntryScanMost);
+  EXPECT_TRUE(std::equal(before.begin(), before.end(), entries.begin()));
+  std::vector<uint32_t> sorted = entries;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
+  std::vector<uint32_t> again = before;
+  FillWithRandomEntries(n, dim, 3, &again);
+  EXPECT_EQ(again, entries);  // fixed by the seed
+  FillWithRandomEntries(n, dim, 3, &again);
+  EXPECT_EQ(again, entries);  // full: nothing added
+
+  std::vector<float> entry_vectors;
+  for (uint32_t e : entries) entry_vectors.insert(entry_vectors.end(), &v[e * dim], &v[e * dim] + dim);
+  size_t entry_degree = 99;
+  EXPECT_TRUE(EntryGraph(Metric::kL2, entry_vectors.data(), kEntryScanMost, dim, &entry_degree).empty());
+  EXPECT_EQ(entry_degree, 0u);
+  const std::vector<uint32_t> entry_graph =
+      EntryGraph(Metric::kL2, entry_vectors.data(), entries.size(), dim, &entry_degree);
+  ASSERT_EQ(entry_degree, 32u);
+  ASSERT_EQ(entry_graph.size(), entries.size() * entry_degree);
+  for (size_t i = 0; i < entry_graph.size(); ++i) {
+    ASSERT_LT(entry_graph[i], entries.size());
+    ASSERT_NE(entry_graph[i], i / entry_degree);
+  }
+
+  const GraphView scan{.graph = graph.data(), .n = n, .degree = degree, .vectors = v.data(), .dim = dim,
+                       .entries = entries.data(), .num_entries = entries.size(),
+                       .entry_vectors = entry_vectors.data()};
+  GraphView walk = scan;
+  walk.entry_graph = entry_graph.data();
+  walk.entry_degree = entry_degree;
+  SearchParams params;
+  params.itopk = 16;
+  for (bool best_first : {false, true}) {
+    SCOPED_TRACE(best_first ? "best first" : "list");
+    params.best_first = best_first;
+    std::vector<std::vector<Hit>> walked(nq), scanned(nq);
+    for (size_t i = 0; i < nq; ++i) {
+      walked[i] = Search(Metric::kL2, walk, &q[i * dim], k, params, nullptr, 7);
+      scanned[i] = Search(Metric::kL2, scan, &q[i * dim], k, params, nullptr, 7);
+    }
+    std::printf("%zu islands, %zu entries: recall@10 %.4f walked, %.4f scanned\n", kBlobs,
+                entries.size(), Recall(walked, exact), Recall(scanned, exact));
+    EXPECT_GE(Recall(walked, exact), 0.99);
+    EXPECT_GE(Recall(walked, exact), Recall(scanned, exact) - 0.01);
+  }
+}
+
 // 2 sqrt(n) entry points in [64, 2048], no more than the rows, and no more than a 2 MiB scan.
 TEST(CagraTest, EntryCountFollowsRowsAndDim) {
   EXPECT_EQ(EntryCount(10, 4), 10u);
@@ -305,7 +376,7 @@ TEST(CagraTest, EntryPointsTravelWithTheIndex) {
   uint32_t count = 0;
   ASSERT_GT(blob->size(), internal::kBlobHeaderSize + 2 * sizeof(uint32_t));
   std::memcpy(&count, blob->data() + blob->size() - 2 * sizeof(uint32_t), sizeof count);
-  EXPECT_GE(count, EntryCount(n, dim));
+  EXPECT_GE(count, std::max(EntryCount(n, dim), EntryFill(n, dim)));
   EXPECT_LE(count, EntryLimit(n, dim));
   ASSERT_EQ(blob->size(), internal::kBlobHeaderSize + (n * 16 + count + 2) * sizeof(uint32_t));
   auto loaded = LoadIndex(spec, *blob, v.data(), n, dim);

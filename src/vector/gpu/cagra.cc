@@ -212,6 +212,32 @@ void CoverWithEntries(const uint32_t* graph, size_t n, size_t degree, size_t dim
   }
 }
 
+size_t EntryFill(size_t n, size_t dim) { return std::min(EntryLimit(n, dim), n / 16); }
+
+void FillWithRandomEntries(size_t n, size_t dim, uint64_t seed, std::vector<uint32_t>* entries) {
+  const size_t target = EntryFill(n, dim);
+  if (entries->size() >= target) return;
+  std::vector<bool> taken(n, false);
+  for (uint32_t e : *entries) taken[e] = true;
+  uint64_t state = seed;
+  while (entries->size() < target) {
+    const auto row = static_cast<uint32_t>(SplitMix(&state) % n);
+    if (taken[row]) continue;
+    taken[row] = true;
+    entries->push_back(row);
+  }
+}
+
+std::vector<uint32_t> EntryGraph(Metric metric, const float* entry_vectors, size_t count,
+                                 size_t dim, size_t* degree) {
+  *degree = 0;
+  if (count <= kEntryScanMost) return {};
+  constexpr size_t kDegree = 32;
+  std::vector<uint32_t> knn = ExactKnnGraph(metric, entry_vectors, count, dim, 2 * kDegree);
+  *degree = kDegree;
+  return OptimizeGraph(knn.data(), count, 2 * kDegree, kDegree);
+}
+
 size_t DefaultRandomSeeds(size_t width, size_t degree, size_t list, size_t num_entries) {
   return num_entries > 0 ? width * degree : std::max(width * degree, 4 * list);
 }
@@ -296,13 +322,17 @@ class Scorer {
   }
   // Asks for the first lines of a row ahead of its distance (a row far in memory is a cache
   // miss per line otherwise; the hardware prefetcher takes the lines after).
-  void Prefetch(uint32_t row) const {
-    internal::PrefetchLines(g_.vectors + static_cast<size_t>(row) * g_.dim,
-                            std::min<size_t>(g_.dim * sizeof(float), 1024));
+  void Prefetch(uint32_t row) const { PrefetchRow(g_.vectors + static_cast<size_t>(row) * g_.dim); }
+  void PrefetchEntry(size_t i) const {
+    PrefetchRow(g_.entry_vectors != nullptr ? g_.entry_vectors + i * g_.dim
+                                            : g_.vectors + static_cast<size_t>(g_.entries[i]) * g_.dim);
   }
 
  private:
   float InvNorm(uint32_t row) const { return g_.inv_norms != nullptr ? g_.inv_norms[row] : 1.0F; }
+  void PrefetchRow(const float* x) const {
+    internal::PrefetchLines(x, std::min<size_t>(g_.dim * sizeof(float), 1024));
+  }
   Metric metric_;
   const GraphView& g_;
   const float* query_;
@@ -334,14 +364,55 @@ void RandomSeeds(const GraphView& g, const Scorer& scorer, size_t count, uint64_
   }
 }
 
-// The search's start: the entry points, then `seeds` random rows not among them, each given to
-// take(row, distance). The random rows are asked for while the entries are scored.
+// The walk over the entry graph, best first from entry 0 (k-means++'s first, a random row):
+// every entry it scores is marked visited and given to take(row, distance); it keeps the `list`
+// best and ends when the nearest unexpanded entry is worse than all of them.
 template <typename Take>
-void ScoreStart(const GraphView& g, const Scorer& scorer, size_t seeds, uint64_t seed,
+void WalkEntries(const GraphView& g, const Scorer& scorer, size_t list, Visited* visited, Take take) {
+  using Candidate = std::pair<float, uint32_t>;  // distance, entry number
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> candidates;
+  std::priority_queue<float> best;  // the `list` best distances, worst on top
+  auto offer = [&](uint32_t e, float d) {
+    take(g.entries[e], d);
+    if (best.size() >= list && d >= best.top()) return;
+    candidates.emplace(d, e);
+    best.push(d);
+    if (best.size() > list) best.pop();
+  };
+  visited->TestAndSet(g.entries[0]);
+  offer(0, scorer.Entry(0));
+  uint32_t fresh[64];
+  while (!candidates.empty()) {
+    const Candidate current = candidates.top();
+    if (best.size() >= list && current.first > best.top()) break;
+    candidates.pop();
+    const uint32_t* edges = g.entry_graph + static_cast<size_t>(current.second) * g.entry_degree;
+    size_t count = 0;
+    for (size_t i = 0; i < g.entry_degree; ++i) {
+      if (visited->TestAndSet(g.entries[edges[i]])) continue;
+      fresh[count++] = edges[i];
+      scorer.PrefetchEntry(edges[i]);
+    }
+    for (size_t i = 0; i < count; ++i) offer(fresh[i], scorer.Entry(fresh[i]));
+  }
+}
+
+// The search's start: the entry points (all, or those the walk over the entry graph reaches),
+// then `seeds` random rows not among them, each given to take(row, distance). The random rows
+// are asked for while the entries are scored.
+template <typename Take>
+void ScoreStart(const GraphView& g, const Scorer& scorer, size_t list, size_t seeds, uint64_t seed,
                 Visited* visited, std::vector<uint32_t>* scratch, Take take) {
-  for (size_t e = 0; e < g.num_entries; ++e) visited->TestAndSet(g.entries[e]);
+  const bool walk = g.entry_graph != nullptr && g.num_entries > 0;
+  if (!walk) {
+    for (size_t e = 0; e < g.num_entries; ++e) visited->TestAndSet(g.entries[e]);
+  }
   RandomSeeds(g, scorer, seeds, seed, visited, scratch);
-  for (size_t e = 0; e < g.num_entries; ++e) take(g.entries[e], scorer.Entry(e));
+  if (walk) {
+    WalkEntries(g, scorer, list, visited, take);
+  } else {
+    for (size_t e = 0; e < g.num_entries; ++e) take(g.entries[e], scorer.Entry(e));
+  }
   for (uint32_t row : *scratch) take(row, scorer.Row(row));
 }
 
@@ -351,7 +422,8 @@ void ScoreStart(const GraphView& g, const Scorer& scorer, size_t seeds, uint64_t
 // computations with fewer than ef accepted, or with fewer than k accepted at the end, an exact
 // scan of the accepted rows answers (the filter accepts few rows; the scan is cheaper then).
 std::vector<Hit> FilteredSearch(Metric metric, const GraphView& g, const Scorer& scorer, size_t k,
-                                size_t ef, size_t seeds, const RowFilter* filter, uint64_t seed) {
+                                size_t ef, size_t entry_list, size_t seeds, const RowFilter* filter,
+                                uint64_t seed) {
   using Candidate = std::pair<float, uint32_t>;
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> candidates;
   std::priority_queue<Candidate> top;  // accepted, worst on top
@@ -371,7 +443,7 @@ std::vector<Hit> FilteredSearch(Metric metric, const GraphView& g, const Scorer&
   };
   std::vector<uint32_t> fresh;
   fresh.reserve(std::max(g.degree, seeds));
-  ScoreStart(g, scorer, seeds, seed, visited.get(), &fresh, offer);
+  ScoreStart(g, scorer, entry_list, seeds, seed, visited.get(), &fresh, offer);
   while (!candidates.empty()) {
     const Candidate current = candidates.top();
     if (top.size() >= ef && current.first > top.top().first) break;
@@ -406,8 +478,9 @@ std::vector<Hit> Search(Metric metric, const GraphView& g, const float* query, s
   const size_t seeds = std::min(g.n, params.random_seeds > 0
                                         ? params.random_seeds
                                         : DefaultRandomSeeds(width, g.degree, list_size, g.num_entries));
+  const size_t entry_list = params.entry_list > 0 ? params.entry_list : 16;
   if (filter != nullptr || params.best_first) {
-    return FilteredSearch(metric, g, scorer, k, list_size, seeds, filter, seed);
+    return FilteredSearch(metric, g, scorer, k, list_size, entry_list, seeds, filter, seed);
   }
   const size_t max_iterations =
       params.max_iterations > 0 ? params.max_iterations : 2 * (list_size / width) + 16;
@@ -430,7 +503,7 @@ std::vector<Hit> Search(Metric metric, const GraphView& g, const float* query, s
   };
   std::vector<uint32_t> parents, rows;
   rows.reserve(std::max(g.degree, seeds));
-  ScoreStart(g, scorer, seeds, seed, visited.get(), &rows,
+  ScoreStart(g, scorer, entry_list, seeds, seed, visited.get(), &rows,
              [&](uint32_t row, float d) { fresh.push_back({d, row, false}); });
   merge();
   for (size_t iteration = 0; iteration < max_iterations; ++iteration) {

@@ -78,6 +78,8 @@ class CagraIndex final : public OverCallerVectors {
         std::memcpy(&entry_vectors_[i * dim_], vectors_ + static_cast<size_t>(entries_[i]) * dim_,
                     dim_ * sizeof(float));
       }
+      entry_graph_ = cagra::EntryGraph(spec_.metric, entry_vectors_.data(), entries_.size(), dim_,
+                                       &entry_degree_);
     }
   }
 
@@ -132,6 +134,8 @@ class CagraIndex final : public OverCallerVectors {
     view.entries = entries_.data();
     view.num_entries = entries_.size();
     view.entry_vectors = entry_vectors_.empty() ? nullptr : entry_vectors_.data();
+    view.entry_graph = entry_graph_.empty() ? nullptr : entry_graph_.data();
+    view.entry_degree = entry_degree_;
     const int64_t count = static_cast<int64_t>(nq);
 #pragma omp parallel for schedule(dynamic) if (count >= 16)
     for (int64_t q = 0; q < count; ++q) {
@@ -162,6 +166,8 @@ class CagraIndex final : public OverCallerVectors {
   std::vector<uint32_t> graph_;
   std::vector<uint32_t> entries_;  // the search's entry points (none in graphs saved before them)
   std::vector<float> entry_vectors_;  // their rows, in order
+  std::vector<uint32_t> entry_graph_;  // cagra::EntryGraph of them (none for a few)
+  size_t entry_degree_ = 0;
   std::vector<float> inv_norms_;      // COSINE
   DeviceCopies device_;           // vectors, graph, entry points
 };

@@ -169,6 +169,7 @@ std::vector<uint32_t> EntrySampler::Entries(Metric metric, const std::vector<uin
   std::vector<uint32_t> entries = cagra::EntryPoints(metric, rows_.data(), ids_.data(), ids_.size(),
                                                      dim_, cagra::EntryCount(n_, dim_), kEntrySeed);
   cagra::CoverWithEntries(graph.data(), n_, degree, dim_, &entries);
+  cagra::FillWithRandomEntries(n_, dim_, kEntrySeed, &entries);
   return entries;
 }
 

@@ -31,7 +31,8 @@ class EntrySampler {
   // Copies the sample rows among rows [first, first + count), which `block` holds.
   Status Collect(const float* block, size_t first, size_t count);
   // The entry points, once every row has been in a collected block: cagra::EntryPoints over the
-  // sample, then cagra::CoverWithEntries of the search graph (n x degree).
+  // sample, then cagra::CoverWithEntries of the search graph (n x degree), then
+  // cagra::FillWithRandomEntries.
   std::vector<uint32_t> Entries(Metric metric, const std::vector<uint32_t>& graph, size_t degree) const;
 
  private:
