@@ -381,14 +381,15 @@ void WalkEntries(const GraphView& g, const Scorer& scorer, size_t list, Visited*
   };
   visited->TestAndSet(g.entries[0]);
   offer(0, scorer.Entry(0));
-  uint32_t fresh[64];
+  uint32_t fresh[kMaxEntryDegree];
+  const size_t degree = std::min(g.entry_degree, kMaxEntryDegree);
   while (!candidates.empty()) {
     const Candidate current = candidates.top();
     if (best.size() >= list && current.first > best.top()) break;
     candidates.pop();
     const uint32_t* edges = g.entry_graph + static_cast<size_t>(current.second) * g.entry_degree;
     size_t count = 0;
-    for (size_t i = 0; i < g.entry_degree; ++i) {
+    for (size_t i = 0; i < degree; ++i) {
       if (visited->TestAndSet(g.entries[edges[i]])) continue;
       fresh[count++] = edges[i];
       scorer.PrefetchEntry(edges[i]);

@@ -77,7 +77,7 @@ void FillWithRandomEntries(size_t n, size_t dim, uint64_t seed, std::vector<uint
 // scoring all of them: at 1M x 128 up to 4096 entries are 2 MiB of rows per query, and the walk
 // reads a tenth of them. entry_vectors: the entries' rows in order. Empty (and *degree 0) for
 // kEntryScanMost entries or fewer: a scan of those is as cheap.
-constexpr size_t kEntryScanMost = 256;
+constexpr size_t kEntryScanMost = 256, kMaxEntryDegree = 64;
 std::vector<uint32_t> EntryGraph(Metric metric, const float* entry_vectors, size_t count,
                                  size_t dim, size_t* degree);
 
@@ -108,7 +108,7 @@ struct GraphView {
   const float* entry_vectors = nullptr;  // optional: their rows in order, contiguous (a scan
                                          // of them without a cache miss per row)
   const uint32_t* entry_graph = nullptr;  // optional: EntryGraph (then entry_vectors too)
-  size_t entry_degree = 0;
+  size_t entry_degree = 0;                // its first kMaxEntryDegree edges are walked
 };
 
 // Searches the graph for the k nearest rows of one query: hits best first, scores as vector.h
