@@ -12,16 +12,23 @@ dir=${1:-gpu-bundle}
 rows=${2:-1000000}
 budget=${3:-540}
 out=${OUT:-.}
-# step CAP NAME COMMAND...: COMMAND under `timeout min(CAP, seconds left)`, or skipped.
+# step CAP NAME LOG COMMAND...: COMMAND under `timeout min(CAP, seconds left)`, its output into
+# OUT/LOG (shown by the caller, filtered), or skipped. Any failure sets the exit status.
+status=0
 step() {
-  local cap=$1 name=$2 left=$((budget - SECONDS))
-  shift 2
-  if [ "$left" -lt 30 ]; then echo "== $name: skipped, ${left} s of the budget left"; return; fi
+  local cap=$1 name=$2 log=$out/$3 left=$((budget - SECONDS))
+  shift 3
+  if [ "$left" -lt 30 ]; then echo "== $name: skipped, ${left} s of the budget left"; status=1; return; fi
   [ "$cap" -gt "$left" ] && cap=$left
-  echo "== $name (at ${SECONDS} s, up to ${cap} s)"
-  timeout "$cap" "$@"
+  echo "== $name (at ${SECONDS} s, up to ${cap} s): $log"
+  timeout -k 10 "$cap" "$@" >"$log" 2>&1
   local rc=$?
-  [ "$rc" -eq 124 ] && echo "== $name: stopped at its ${cap} s"
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    echo "== $name: stopped at its ${cap} s"
+  elif [ "$rc" -ne 0 ]; then
+    echo "== $name: exit status $rc"
+  fi
+  [ "$rc" -ne 0 ] && status=1
   return 0
 }
 if [ -f "$dir/bundle.tar.xz" ]; then
@@ -30,21 +37,29 @@ fi
 export LD_LIBRARY_PATH="$PWD/$dir/lib:${LD_LIBRARY_PATH:-}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
 nproc | tee -a "$out/gpu.txt"
-step 90 gpu_test "$dir/gpu_test" > "$out/gpu_test.txt" 2>&1; tail -25 "$out/gpu_test.txt"
-step 40 gpu_direct_test "$dir/gpu_direct_test" > "$out/gpu_direct_test.txt" 2>&1; tail -12 "$out/gpu_direct_test.txt"
-step 30 cagra_test "$dir/cagra_test" 2>&1 | tail -3
-step 60 vector_test "$dir/vector_test" --gtest_filter='*Recall*:*Filtered*' 2>&1 | grep -E 'CAGRA|BRUTE|PASSED|FAILED' | tail -20
+step 90 gpu_test gpu_test.txt "$dir/gpu_test"
+tail -25 "$out/gpu_test.txt"
+step 40 gpu_direct_test gpu_direct_test.txt "$dir/gpu_direct_test"
+tail -12 "$out/gpu_direct_test.txt"
+step 30 cagra_test cagra_test.txt "$dir/cagra_test"
+tail -3 "$out/cagra_test.txt"
+step 60 vector_test vector_test.txt "$dir/vector_test" --gtest_filter='*Recall*:*Filtered*'
+grep -E 'CAGRA|BRUTE|PASSED|FAILED' "$out/vector_test.txt" | tail -20
 # A 256 MiB GET into GPU memory: direct vs HTTP + copy vs pinned cudaMemcpy (target >= 80%).
-step 60 "bench gpu-get" "$dir/skyway" bench gpu-get --size 256M --repeats 5 --out "$out/bench-gpu-get.json" \
-  2>&1 | tee "$out/bench-gpu-get.txt"
+step 60 "bench gpu-get" bench-gpu-get.txt "$dir/skyway" bench gpu-get --size 256M --repeats 5 \
+  --out "$out/bench-gpu-get.json"
+cat "$out/bench-gpu-get.txt"
 datasets=synthetic
 [ -f "$dir/fashion-mnist/train-images-idx3-ubyte.gz" ] && datasets=both
-step 420 "bench index" "$dir/skyway" bench index --device gpu --dataset "$datasets" --synthetic-rows "$rows" \
-  --fashion-mnist-dir "$dir/fashion-mnist" --queries 1000 --itopk 10,16,32,64,128 \
-  --out "$out/bench-index-gpu.json" 2>&1 | tee "$out/bench-index-gpu.txt" | tail -60
+step 420 "bench index" bench-index-gpu.txt "$dir/skyway" bench index --device gpu --dataset "$datasets" \
+  --synthetic-rows "$rows" --fashion-mnist-dir "$dir/fashion-mnist" --queries 1000 --itopk 10,16,32,64,128 \
+  --out "$out/bench-index-gpu.json"
+tail -60 "$out/bench-index-gpu.txt"
 # The kNN graph by clusters against the exact one (the default up to ~1M x 128 on a GPU):
 # GPU_CAGRA alone, direct only, no CPU baseline.
-step 150 "bench index, IVF graph" "$dir/skyway" bench index --device gpu --index-types GPU_CAGRA \
-  --transports direct --no-baseline --build-algo IVF --dataset synthetic --synthetic-rows "$rows" \
-  --queries 1000 --out "$out/bench-index-gpu-ivf.json" 2>&1 | tee "$out/bench-index-gpu-ivf.txt" | tail -20
-echo "== done at ${SECONDS} s"
+step 150 "bench index, IVF graph" bench-index-gpu-ivf.txt "$dir/skyway" bench index --device gpu \
+  --index-types GPU_CAGRA --transports direct --no-baseline --build-algo IVF --dataset synthetic \
+  --synthetic-rows "$rows" --queries 1000 --out "$out/bench-index-gpu-ivf.json"
+tail -20 "$out/bench-index-gpu-ivf.txt"
+echo "== done at ${SECONDS} s, exit status $status"
+exit "$status"

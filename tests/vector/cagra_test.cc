@@ -278,6 +278,7 @@ TEST(CagraTest, EntryGraphWalkFindsWhatTheScanFinds) {
   EXPECT_EQ(EntryFill(100000, 128), 4096u);
   EXPECT_EQ(EntryFill(60000, 784), 668u);  // Fashion-MNIST: EntryLimit
   EXPECT_EQ(EntryFill(1920, 16), 120u);    // n / 16
+  EXPECT_EQ(EntryFill(1000000, 16), 4096u);  // kEntryGraphMost
   constexpr size_t kBlobs = 200, n = kBlobs * 40, dim = 16, nq = 400, k = 10, degree = 16;
   const std::vector<float> v = test_data::IslandVectors(n, kBlobs, dim, 11);
   const std::vector<float> q = test_data::IslandVectors(nq, kBlobs, dim, 12);
@@ -310,6 +311,7 @@ TEST(CagraTest, EntryGraphWalkFindsWhatTheScanFinds) {
   size_t entry_degree = 99;
   EXPECT_TRUE(EntryGraph(Metric::kL2, entry_vectors.data(), kEntryScanMost, dim, &entry_degree).empty());
   EXPECT_EQ(entry_degree, 0u);
+  EXPECT_TRUE(EntryGraph(Metric::kL2, v.data(), kEntryGraphMost + 1, dim, &entry_degree).empty());
   const std::vector<uint32_t> entry_graph =
       EntryGraph(Metric::kL2, entry_vectors.data(), entries.size(), dim, &entry_degree);
   ASSERT_EQ(entry_degree, 32u);
@@ -339,6 +341,23 @@ TEST(CagraTest, EntryGraphWalkFindsWhatTheScanFinds) {
                 entries.size(), Recall(walked, exact), Recall(scanned, exact));
     EXPECT_GE(Recall(walked, exact), 0.99);
     EXPECT_GE(Recall(walked, exact), Recall(scanned, exact) - 0.01);
+  }
+  // Random rows that are entries too (half the rows drawn, under 20 seeds): the walk's first
+  // entry, the query itself, is found once, never twice.
+  SearchParams many_seeds;
+  many_seeds.itopk = 16;
+  many_seeds.random_seeds = n / 2;
+  const float* at_entry = &v[entries[0] * dim];
+  for (bool best_first : {false, true}) {
+    many_seeds.best_first = best_first;
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+      const std::vector<Hit> hits = Search(Metric::kL2, walk, at_entry, k, many_seeds, nullptr, seed);
+      ASSERT_EQ(hits.size(), k);
+      EXPECT_EQ(hits[0].row, entries[0]);
+      std::set<int64_t> rows;
+      for (const Hit& h : hits) rows.insert(h.row);
+      EXPECT_EQ(rows.size(), k) << "seed " << seed << (best_first ? ", best first" : ", list");
+    }
   }
 }
 

@@ -212,7 +212,9 @@ void CoverWithEntries(const uint32_t* graph, size_t n, size_t degree, size_t dim
   }
 }
 
-size_t EntryFill(size_t n, size_t dim) { return std::min(EntryLimit(n, dim), n / 16); }
+size_t EntryFill(size_t n, size_t dim) {
+  return std::min({EntryLimit(n, dim), n / 16, kEntryGraphMost});
+}
 
 void FillWithRandomEntries(size_t n, size_t dim, uint64_t seed, std::vector<uint32_t>* entries) {
   const size_t target = EntryFill(n, dim);
@@ -231,7 +233,7 @@ void FillWithRandomEntries(size_t n, size_t dim, uint64_t seed, std::vector<uint
 std::vector<uint32_t> EntryGraph(Metric metric, const float* entry_vectors, size_t count,
                                  size_t dim, size_t* degree) {
   *degree = 0;
-  if (count <= kEntryScanMost) return {};
+  if (count <= kEntryScanMost || count > kEntryGraphMost) return {};
   constexpr size_t kDegree = 32;
   std::vector<uint32_t> knn = ExactKnnGraph(metric, entry_vectors, count, dim, 2 * kDegree);
   *degree = kDegree;
@@ -399,19 +401,18 @@ void WalkEntries(const GraphView& g, const Scorer& scorer, size_t list, Visited*
 }
 
 // The search's start: the entry points (all, or those the walk over the entry graph reaches),
-// then `seeds` random rows not among them, each given to take(row, distance). The random rows
-// are asked for while the entries are scored.
+// then `seeds` random rows not among them, each given to take(row, distance). A scan marks the
+// entries visited first, so the random rows are asked for while the entries are scored; a walk
+// runs first, so the random rows skip what it reached and never cut it short.
 template <typename Take>
 void ScoreStart(const GraphView& g, const Scorer& scorer, size_t list, size_t seeds, uint64_t seed,
                 Visited* visited, std::vector<uint32_t>* scratch, Take take) {
-  const bool walk = g.entry_graph != nullptr && g.num_entries > 0;
-  if (!walk) {
-    for (size_t e = 0; e < g.num_entries; ++e) visited->TestAndSet(g.entries[e]);
-  }
-  RandomSeeds(g, scorer, seeds, seed, visited, scratch);
-  if (walk) {
+  if (g.entry_graph != nullptr && g.entry_degree > 0 && g.num_entries > 0) {
     WalkEntries(g, scorer, list, visited, take);
+    RandomSeeds(g, scorer, seeds, seed, visited, scratch);
   } else {
+    for (size_t e = 0; e < g.num_entries; ++e) visited->TestAndSet(g.entries[e]);
+    RandomSeeds(g, scorer, seeds, seed, visited, scratch);
     for (size_t e = 0; e < g.num_entries; ++e) take(g.entries[e], scorer.Entry(e));
   }
   for (uint32_t row : *scratch) take(row, scorer.Row(row));
