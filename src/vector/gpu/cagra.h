@@ -64,20 +64,22 @@ void CoverWithEntries(const uint32_t* graph, size_t n, size_t degree, size_t dim
 size_t EntryLimit(size_t n, size_t dim);
 
 // Random rows added to the entries last (distinct, in the order drawn from seed), up to
-// EntryFill(n, dim) = min(EntryLimit(n, dim), n / 16, kEntryGraphMost) entries: HNSW's first layer holds n / M of
-// the rows at random; with the walk over the entry graph below, more entries cost little and
-// catch the small clusters that k-means++ and the cover left out (synthetic 100k x 128, itopk 10:
-// recall 0.976 with 720 entries scanned, 0.998 with 4096 walked, 57 and 62 us per query).
+// EntryFill(n, dim) = min(EntryLimit(n, dim), n / 16, kEntryGraphMost) entries: HNSW's first
+// layer holds n / M of the rows at random; with the walk over the entry graph below, more
+// entries cost little and catch the small clusters that k-means++ and the cover left out
+// (synthetic 100k x 128, itopk 10: recall 0.976 with 720 entries scanned, 0.998 with 4096
+// walked, 57 and 62 us per query).
 size_t EntryFill(size_t n, size_t dim);
 void FillWithRandomEntries(size_t n, size_t dim, uint64_t seed, std::vector<uint32_t>* entries);
 
 // A graph over the entry points, another addition: each entry's nearest other entries (exact,
 // 2 x degree of them), optimised as the search graph is (OptimizeGraph), in entry numbers
 // (count x *degree). The search walks it best first to the entries nearest the query instead of
-// scoring all of them: at 1M x 128 up to 4096 entries are 2 MiB of rows per query, and the walk
-// reads a tenth of them. entry_vectors: the entries' rows in order. Empty (and *degree 0) for
-// kEntryScanMost entries or fewer (a scan of those is as cheap) and for more than
-// kEntryGraphMost (its cost, count^2 x dim, is made at every load; a blob may name up to n).
+// scoring all of them: at 128-d 4096 entries are 2 MiB of rows per query (synthetic 100k x 128,
+// itopk 10: 129 us per query scanning them, 62 us walking). entry_vectors: the entries' rows
+// in order. Empty (and *degree 0) for kEntryScanMost entries or fewer (a scan of those is as
+// cheap) and for more than kEntryGraphMost (its cost, count^2 x dim, is made at every load; a
+// blob may name up to n).
 constexpr size_t kEntryScanMost = 256, kEntryGraphMost = 4096, kMaxEntryDegree = 64;
 std::vector<uint32_t> EntryGraph(Metric metric, const float* entry_vectors, size_t count,
                                  size_t dim, size_t* degree);
