@@ -158,8 +158,8 @@ TEST(CagraTest, EntryPointsReachEveryIsland) {
   ASSERT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end());
   ASSERT_EQ(t.entries.size(), EntryCount(n, dim));
   std::set<uint32_t> reached;
-  for (uint32_t e : t.entries) reached.insert(e % t.kBlobs);
-  EXPECT_EQ(reached.size(), t.kBlobs);
+  for (uint32_t e : t.entries) reached.insert(e % t.blobs);
+  EXPECT_EQ(reached.size(), t.blobs);
 
   SearchParams params;
   params.itopk = 16;
@@ -216,7 +216,7 @@ TEST(CagraTest, CoverPutsEveryRowWithinTwoEdgesOfAnEntry) {
   const size_t n = t.n, dim = t.dim;
   std::vector<uint32_t> entries = {t.entries[0]};
   CoverWithEntries(t.graph.data(), n, t.degree, dim, &entries);
-  ASSERT_GT(entries.size(), t.kBlobs / 2);
+  ASSERT_GT(entries.size(), t.blobs / 2);
   EXPECT_LT(entries.size(), n / 4);
   EXPECT_EQ(entries[0], t.entries[0]);  // the given entries stay first
   std::vector<uint32_t> sorted = entries;
@@ -279,17 +279,13 @@ TEST(CagraTest, EntryGraphWalkFindsWhatTheScanFinds) {
   EXPECT_EQ(EntryFill(60000, 784), 668u);  // Fashion-MNIST: EntryLimit
   EXPECT_EQ(EntryFill(1920, 16), 120u);    // n / 16
   EXPECT_EQ(EntryFill(1000000, 16), 4096u);  // kEntryGraphMost
-  constexpr size_t kBlobs = 200, n = kBlobs * 40, dim = 16, nq = 400, k = 10, degree = 16;
-  const std::vector<float> v = test_data::IslandVectors(n, kBlobs, dim, 11);
-  const std::vector<float> q = test_data::IslandVectors(nq, kBlobs, dim, 12);
-  const auto exact = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
-  const auto knn = ExactKnnGraph(Metric::kL2, v.data(), n, dim, 32);
-  const std::vector<uint32_t> graph = OptimizeGraph(knn.data(), n, 32, degree);
-  const std::vector<uint32_t> ids = EntrySampleRows(n, dim, 5);
-  std::vector<float> sample;
-  for (uint32_t r : ids) sample.insert(sample.end(), &v[r * dim], &v[r * dim] + dim);
-  std::vector<uint32_t> entries = EntryPoints(Metric::kL2, sample.data(), ids.data(), ids.size(),
-                                              dim, EntryCount(n, dim), 9);
+  const test_data::Islands t = test_data::MakeIslands(200);
+  const size_t n = t.n, dim = t.dim, nq = t.nq, k = t.k, degree = t.degree;
+  const auto& v = t.v;
+  const auto& q = t.q;
+  const auto& exact = t.exact;
+  const auto& graph = t.graph;
+  std::vector<uint32_t> entries = t.entries;
   CoverWithEntries(graph.data(), n, degree, dim, &entries);
   const std::vector<uint32_t> before = entries;
   ASSERT_LT(before.size(), EntryFill(n, dim));
@@ -337,7 +333,7 @@ TEST(CagraTest, EntryGraphWalkFindsWhatTheScanFinds) {
       walked[i] = Search(Metric::kL2, walk, &q[i * dim], k, params, nullptr, 7);
       scanned[i] = Search(Metric::kL2, scan, &q[i * dim], k, params, nullptr, 7);
     }
-    std::printf("%zu islands, %zu entries: recall@10 %.4f walked, %.4f scanned\n", kBlobs,
+    std::printf("%zu islands, %zu entries: recall@10 %.4f walked, %.4f scanned\n", t.blobs,
                 entries.size(), Recall(walked, exact), Recall(scanned, exact));
     EXPECT_GE(Recall(walked, exact), 0.99);
     EXPECT_GE(Recall(walked, exact), Recall(scanned, exact) - 0.01);

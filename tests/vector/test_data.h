@@ -48,19 +48,23 @@ inline std::vector<float> IslandVectors(size_t n, size_t islands, size_t dim, ui
   return out;
 }
 
-// The islands case of the entry-point tests: 48 blobs of 40 rows (16-d), two queries from each,
-// the exact answers, the graph from the exact kNN graph (32 neighbours, degree 16), and the
-// entry points drawn as a build draws them.
+// The islands case of the entry-point tests: `blobs` blobs of 40 rows (16-d), two queries from
+// each, the exact answers, the graph from the exact kNN graph (32 neighbours, degree 16), and the
+// entry points drawn as a build draws them (k-means++ only: no cover, no fill).
 struct Islands {
-  static constexpr size_t kBlobs = 48, n = kBlobs * 40, dim = 16, k = 10, nq = 2 * kBlobs, degree = 16;
+  static constexpr size_t dim = 16, k = 10, degree = 16;
+  size_t blobs = 0, n = 0, nq = 0;
   std::vector<float> v, q;
   std::vector<std::vector<Hit>> exact;
   std::vector<uint32_t> graph, entries;
 };
-inline Islands MakeIslands() {
+inline Islands MakeIslands(size_t blobs = 48) {
   Islands t;
-  t.v = IslandVectors(t.n, t.kBlobs, t.dim, 1);
-  t.q = IslandVectors(t.nq, t.kBlobs, t.dim, 2);
+  t.blobs = blobs;
+  t.n = blobs * 40;
+  t.nq = 2 * blobs;
+  t.v = IslandVectors(t.n, blobs, t.dim, 1);
+  t.q = IslandVectors(t.nq, blobs, t.dim, 2);
   t.exact = ExactSearch(Metric::kL2, t.v.data(), t.n, t.dim, t.q.data(), t.nq, t.k, nullptr);
   const auto knn = cagra::ExactKnnGraph(Metric::kL2, t.v.data(), t.n, t.dim, 32);
   t.graph = cagra::OptimizeGraph(knn.data(), t.n, 32, t.degree);
