@@ -135,8 +135,9 @@ TEST(GpuTest, DeviceSearchMatchesCpuSearchRecall) {
     auto knn = cagra::ExactKnnGraph(m, v.data(), n, dim, 64);
     auto graph = cagra::OptimizeGraph(knn.data(), n, 64, 32);
     auto exact = ExactSearch(m, v.data(), n, dim, q.data(), nq, k, nullptr);
-    auto on_gpu = gpu::CagraSearch(m, graph.data(), n, 32, nullptr, 0, v.data(), dim, q.data(), nq, k,
-                                   64, 1, 0, 7);
+    const cagra::GraphView device_view{.graph = graph.data(), .n = n, .degree = 32, .vectors = v.data(),
+                                       .dim = dim};
+    auto on_gpu = gpu::CagraSearch(m, device_view, q.data(), nq, k, 64, 1, 0, 7);
     ASSERT_TRUE(on_gpu.ok()) << on_gpu.status().ToString();
     std::vector<float> inv(n);
     for (size_t i = 0; i < n; ++i) {
@@ -167,19 +168,37 @@ TEST(GpuTest, DeviceSearchMatchesCpuSearchRecall) {
 }
 
 // Islands: the device search starts from the entry points (copied to the device with the call)
-// and finds every query's island.
+// and finds every query's island. With their rows, each query scores only its nearest entries (a
+// round's worth, chosen by a brute-force search over them): the same recall.
 TEST(GpuTest, DeviceSearchStartsFromTheEntryPoints) {
   REQUIRE_GPU();
   const test_data::Islands t = test_data::MakeIslands();
-  auto with = gpu::CagraSearch(Metric::kL2, t.graph.data(), t.n, t.degree, t.entries.data(),
-                               t.entries.size(), t.v.data(), t.dim, t.q.data(), t.nq, t.k, 16, 1, 0, 7);
-  ASSERT_TRUE(with.ok()) << with.status().ToString();
-  auto without = gpu::CagraSearch(Metric::kL2, t.graph.data(), t.n, t.degree, nullptr, 0, t.v.data(),
-                                  t.dim, t.q.data(), t.nq, t.k, 16, 1, 0, 7);
+  std::vector<float> entry_vectors;
+  for (uint32_t e : t.entries) entry_vectors.insert(entry_vectors.end(), &t.v[e * t.dim], &t.v[(e + 1) * t.dim]);
+  // itopk 16 + degree 16: a round holds 16 candidates, fewer than the entries.
+  ASSERT_GT(t.entries.size(), 16u);
+  cagra::GraphView view{.graph = t.graph.data(), .n = t.n, .degree = t.degree, .vectors = t.v.data(),
+                        .dim = t.dim, .entries = t.entries.data(), .num_entries = t.entries.size()};
+  auto all = gpu::CagraSearch(Metric::kL2, view, t.q.data(), t.nq, t.k, 16, 1, 0, 7);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  view.entry_vectors = entry_vectors.data();
+  auto nearest = gpu::CagraSearch(Metric::kL2, view, t.q.data(), t.nq, t.k, 16, 1, 0, 7);
+  ASSERT_TRUE(nearest.ok()) << nearest.status().ToString();
+  // Rows that are not the entries' make the choice wrong: proof that it is what starts the search.
+  std::vector<float> wrong_rows(t.v.begin(), t.v.begin() + entry_vectors.size());
+  view.entry_vectors = wrong_rows.data();
+  auto misled = gpu::CagraSearch(Metric::kL2, view, t.q.data(), t.nq, t.k, 16, 1, 0, 7);
+  ASSERT_TRUE(misled.ok()) << misled.status().ToString();
+  view = {.graph = t.graph.data(), .n = t.n, .degree = t.degree, .vectors = t.v.data(), .dim = t.dim};
+  auto without = gpu::CagraSearch(Metric::kL2, view, t.q.data(), t.nq, t.k, 16, 1, 0, 7);
   ASSERT_TRUE(without.ok()) << without.status().ToString();
-  std::printf("islands on the device: recall@10 %.3f with entry points, %.3f without\n",
-              test_data::Recall(*with, t.exact), test_data::Recall(*without, t.exact));
-  EXPECT_GE(test_data::Recall(*with, t.exact), 0.99);
+  std::printf("islands on the device: recall@10 %.3f scoring all %zu entry points, %.3f their nearest, "
+              "%.3f nearest by wrong rows, %.3f without\n",
+              test_data::Recall(*all, t.exact), t.entries.size(), test_data::Recall(*nearest, t.exact),
+              test_data::Recall(*misled, t.exact), test_data::Recall(*without, t.exact));
+  EXPECT_GE(test_data::Recall(*all, t.exact), 0.99);
+  EXPECT_GE(test_data::Recall(*nearest, t.exact), 0.99);
+  EXPECT_LT(test_data::Recall(*misled, t.exact), 0.9);
   EXPECT_LT(test_data::Recall(*without, t.exact), 0.9);
 }
 

@@ -222,7 +222,8 @@ std::vector<std::vector<Hit>> SearchOnBlocks(Metric metric, const std::vector<ui
                                              size_t degree, const std::vector<float>& v, size_t dim,
                                              std::vector<float> q, size_t k, size_t itopk,
                                              size_t width, size_t query_base, unsigned threads = 32,
-                                             const std::vector<uint32_t>& entries = {}) {
+                                             const std::vector<uint32_t>& entries = {},
+                                             size_t entry_stride = 0) {
   const size_t n = v.size() / dim, nq = q.size() / dim;
   const size_t list = std::max(itopk, k);
   const size_t m = Pow2(list + width * degree);
@@ -238,7 +239,8 @@ std::vector<std::vector<Hit>> SearchOnBlocks(Metric metric, const std::vector<ui
   const size_t seeds = std::min(n, cagra::DefaultRandomSeeds(width, degree, list, entries.size()));
   cuda_emu::Launch(static_cast<unsigned>(nq), threads, CagraSearchSharedBytes(dim, m), [&] {
     CagraSearchKernel(graph.data(), static_cast<uint32_t>(n), static_cast<int>(degree),
-                      entries.data(), static_cast<int>(entries.size()), v.data(),
+                      entries.data(), static_cast<int>(entry_stride > 0 ? entry_stride : entries.size()),
+                      static_cast<int>(entry_stride), v.data(),
                       inv.data(), dim, CodeFor(metric), q.data(), static_cast<int>(list),
                       static_cast<int>(width), static_cast<int>(iterations), static_cast<int>(seeds),
                       /*seed=*/11, query_base, static_cast<int>(m), visited.data(), words,
@@ -357,6 +359,28 @@ TEST(KernelsTest, CagraSearchStartsFromTheEntryPoints) {
               test_data::Recall(with, t.exact), test_data::Recall(without, t.exact));
   EXPECT_GE(test_data::Recall(with, t.exact), 0.99);
   EXPECT_LT(test_data::Recall(without, t.exact), 0.9);
+  // Each query its own entries (entry_stride apart, kNone pads): those of its island, or those
+  // of the next island.
+  constexpr size_t kStride = 4;
+  for (size_t shift : {0, 1}) {
+    std::vector<uint32_t> own(t.nq * kStride, kNone);
+    for (size_t i = 0; i < t.nq; ++i) {
+      size_t taken = 0;
+      for (uint32_t e : t.entries) {  // row r and query i lie in blob r % blobs, i % blobs
+        if (e % t.blobs == (i + shift) % t.blobs && taken < kStride - 1) own[i * kStride + taken++] = e;
+      }
+      ASSERT_GT(taken, 0u);
+    }
+    const auto got = SearchOnBlocks(Metric::kL2, t.graph, t.degree, t.v, t.dim, t.q, t.k, 16, 1, 0, 32,
+                                    own, kStride);
+    std::printf("islands, kernel, each query's own entries from %s: recall@10 %.3f\n",
+                shift == 0 ? "its island" : "the next island", test_data::Recall(got, t.exact));
+    if (shift == 0) {
+      EXPECT_GE(test_data::Recall(got, t.exact), 0.99);
+    } else {
+      EXPECT_LT(test_data::Recall(got, t.exact), 0.9);
+    }
+  }
 }
 
 }  // namespace

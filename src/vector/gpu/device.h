@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/common.h"
+#include "vector/gpu/cagra.h"
 #include "vector/vector.h"
 
 namespace skyway::vector::gpu {
@@ -90,15 +91,17 @@ Result<std::vector<std::vector<Hit>>> BruteForce(Metric metric, const float* vec
 // CAGRA's search on the device, a batch of queries at once: one block per query keeps its
 // internal top-itopk list in shared memory, expands the best search_width unexplored nodes per
 // iteration (every edge scored by a warp), marks visited rows in a per-query bitmap, and stops
-// when the list has nothing unexplored. graph: n x degree (host or device). COSINE: as the CPU
-// search (query normalized here, rows scaled by their inverse norms). No filter (the caller
-// searches filtered queries on the CPU). The list, the seeds (the entry points, host or device
-// memory, then cagra::DefaultRandomSeeds random rows) and the iteration bound (2 list / width + 16)
-// are the CPU search's, but the random rows are drawn from a different stream. Errors as
-// KnnGraph; kInvalidArgument for dim > 4096 or itopk > 512.
-Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t* graph, size_t n,
-                                                  size_t degree, const uint32_t* entries,
-                                                  size_t num_entries, const float* vectors, size_t dim,
+// when the list has nothing unexplored. The graph's arrays (graph, vectors, entries,
+// entry_vectors) may be host or device memory; inv_norms, entry_graph and entry_degree are not
+// read. COSINE: as the CPU search (query normalized here, rows scaled by their inverse norms). No
+// filter (the caller searches filtered queries on the CPU). The list, the seeds (the entry points,
+// then cagra::DefaultRandomSeeds random rows) and the iteration bound (2 list / width + 16) are
+// the CPU search's, but the random rows are drawn from a different stream. Entry points that take
+// more than one round of candidates to score (m - itopk of them, m = pow2(itopk + search_width x
+// degree)) are not all scored: with entry_vectors, each query starts from that many of its
+// nearest entries, chosen by one BruteForce over the entries' rows (where the CPU search walks
+// the entry graph). Errors as KnnGraph; kInvalidArgument for dim > 4096 or itopk > 512.
+Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const cagra::GraphView& graph,
                                                   const float* queries, size_t nq, size_t k,
                                                   size_t itopk, size_t search_width,
                                                   size_t max_iterations, uint64_t seed);

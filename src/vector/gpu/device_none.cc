@@ -29,10 +29,8 @@ Result<std::vector<std::vector<Hit>>> BruteForce(Metric, const float*, size_t, s
   return NoCuda();
 }
 
-Result<std::vector<std::vector<Hit>>> CagraSearch(Metric, const uint32_t*, size_t, size_t,
-                                                  const uint32_t*, size_t,
-                                                  const float*, size_t, const float*, size_t,
-                                                  size_t, size_t, size_t, size_t, uint64_t) {
+Result<std::vector<std::vector<Hit>>> CagraSearch(Metric, const cagra::GraphView&, const float*,
+                                                  size_t, size_t, size_t, size_t, size_t, uint64_t) {
   return NoCuda();
 }
 

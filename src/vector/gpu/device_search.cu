@@ -1,7 +1,8 @@
 // CAGRA search on the GPU (see device.h): one block per query keeps its sorted candidate list and
 // this round's candidates in shared memory; each round takes the best `width` unexplored entries
 // as parents, scores their graph neighbours not yet visited (a warp per candidate, a bitmap of
-// visited rows per query) and merges them with a bitonic sort. Seeds are random rows, drawn from
+// visited rows per query) and merges them with a bitonic sort. Seeds are the entry points (all of
+// them, or each query's nearest by a brute-force search over them) and random rows, drawn from
 // the query's global index so a batch split does not change the answer.
 #include <cuda_runtime.h>
 
@@ -43,15 +44,35 @@ Result<size_t> SearchSharedLimit() {
   return limit;
 }
 
+// Each of nq queries' `per_query` nearest entry points (nq x per_query rows, kNone pads), by
+// one brute-force search over the entries' rows.
+Result<std::vector<uint32_t>> NearestEntries(Metric metric, const cagra::GraphView& g,
+                                             const float* queries, size_t nq, size_t per_query) {
+  std::vector<uint32_t> rows(g.num_entries);
+  if (IsDevicePointer(g.entries)) {
+    RETURN_IF_ERROR(Copy(rows.data(), g.entries, rows.size() * sizeof(uint32_t)));
+  } else {
+    rows.assign(g.entries, g.entries + g.num_entries);
+  }
+  ASSIGN_OR_RETURN(const auto nearest,
+                   BruteForce(metric, g.entry_vectors, g.num_entries, g.dim, queries, nq, per_query));
+  std::vector<uint32_t> out(nq * per_query, kNone);
+  for (size_t q = 0; q < nq; ++q) {
+    for (size_t j = 0; j < nearest[q].size() && j < per_query; ++j) {
+      out[q * per_query + j] = rows[static_cast<size_t>(nearest[q][j].row)];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
-Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t* graph, size_t n,
-                                                  size_t degree, const uint32_t* entries,
-                                                  size_t num_entries, const float* vectors, size_t dim,
+Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const cagra::GraphView& g,
                                                   const float* queries, size_t nq, size_t k,
                                                   size_t itopk, size_t search_width,
                                                   size_t max_iterations, uint64_t seed) {
   if (!Available()) return NoDevice();
+  const size_t n = g.n, degree = g.degree, dim = g.dim;
   std::vector<std::vector<Hit>> results(nq);
   if (n == 0 || nq == 0 || k == 0 || degree == 0) return results;
   const size_t list = std::max(itopk, k);  // as the CPU search (the sort covers m, a power of 2)
@@ -70,12 +91,18 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
                            std::to_string(shared_limit >> 10) + " KiB");
   }
   const size_t iterations = max_iterations > 0 ? max_iterations : 2 * (list / width) + 16;
-  const size_t seeds = std::min(n, cagra::DefaultRandomSeeds(width, degree, list, num_entries));
+  const size_t seeds = std::min(n, cagra::DefaultRandomSeeds(width, degree, list, g.num_entries));
+  // Entry points beyond one round of candidates: each query gets its nearest round's worth
+  // instead of scoring them all a round at a time (4096 entries at itopk 10 and degree 32 would
+  // be 76 rounds before the first step on the graph).
+  const size_t room = m - list;
+  const size_t per_query =
+      g.num_entries > room && g.entry_vectors != nullptr ? std::min(room, kMaxDeviceTopK) : 0;
   const size_t words = (n + 31) / 32;
   const size_t batch = std::max<size_t>(1, std::min<size_t>(nq, (size_t{1} << 30) / (words * 4)));
   const int metric_code = CodeOf(metric);
   DeviceRows base, q_rows;
-  RETURN_IF_ERROR(base.From(vectors, n * dim));
+  RETURN_IF_ERROR(base.From(g.vectors, n * dim));
   std::vector<float> normalized;
   if (metric == Metric::kCosine) {  // as the CPU search: the query normalized
     normalized = internal::NormalizedCopy(queries, nq, dim);
@@ -84,16 +111,19 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
   RETURN_IF_ERROR(q_rows.From(queries, nq * dim));
   DeviceArray<uint32_t> dev_graph, dev_entries, visited, out_i;
   DeviceArray<float> inv_norms, out_d;
-  const uint32_t* graph_on_device = graph;
-  if (!IsDevicePointer(graph)) {
+  const uint32_t* graph_on_device = g.graph;
+  if (!IsDevicePointer(g.graph)) {
     RETURN_IF_ERROR(dev_graph.Allocate(n * degree));
-    CUDA_OR_RETURN(cudaMemcpy(dev_graph.get(), graph, n * degree * sizeof(uint32_t), cudaMemcpyHostToDevice));
+    CUDA_OR_RETURN(cudaMemcpy(dev_graph.get(), g.graph, n * degree * sizeof(uint32_t), cudaMemcpyHostToDevice));
     graph_on_device = dev_graph.get();
   }
-  const uint32_t* entries_on_device = entries;
-  if (num_entries > 0 && !IsDevicePointer(entries)) {
-    RETURN_IF_ERROR(dev_entries.Allocate(num_entries));
-    CUDA_OR_RETURN(cudaMemcpy(dev_entries.get(), entries, num_entries * sizeof(uint32_t),
+  const uint32_t* entries_on_device = g.entries;
+  if (per_query > 0) {
+    RETURN_IF_ERROR(dev_entries.Allocate(batch * per_query));
+    entries_on_device = dev_entries.get();
+  } else if (g.num_entries > 0 && !IsDevicePointer(g.entries)) {
+    RETURN_IF_ERROR(dev_entries.Allocate(g.num_entries));
+    CUDA_OR_RETURN(cudaMemcpy(dev_entries.get(), g.entries, g.num_entries * sizeof(uint32_t),
                               cudaMemcpyHostToDevice));
     entries_on_device = dev_entries.get();
   }
@@ -108,11 +138,17 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const uint32_t*
   std::vector<float> dist(batch * k);
   for (size_t q0 = 0; q0 < nq; q0 += batch) {
     const size_t count = std::min(batch, nq - q0);
+    if (per_query > 0) {
+      ASSIGN_OR_RETURN(const std::vector<uint32_t> nearest,
+                       NearestEntries(metric, g, queries + q0 * dim, count, per_query));
+      CUDA_OR_RETURN(cudaMemcpy(dev_entries.get(), nearest.data(), nearest.size() * sizeof(uint32_t),
+                                cudaMemcpyHostToDevice));
+    }
     CUDA_OR_RETURN(cudaMemset(visited.get(), 0, count * words * sizeof(uint32_t)));
     SKYWAY_LAUNCH(CagraSearchKernel, static_cast<unsigned>(count), kSearchThreads, shared,
         graph_on_device, static_cast<uint32_t>(n), static_cast<int>(degree), entries_on_device,
-        static_cast<int>(num_entries), base.get(),
-        inv_norms.get(), dim, metric_code, q_rows.get() + q0 * dim, static_cast<int>(list),
+        static_cast<int>(per_query > 0 ? per_query : g.num_entries), static_cast<int>(per_query),
+        base.get(), inv_norms.get(), dim, metric_code, q_rows.get() + q0 * dim, static_cast<int>(list),
         static_cast<int>(width), static_cast<int>(iterations), static_cast<int>(seeds), seed, q0,
         static_cast<int>(m), visited.get(), words, static_cast<int>(k), out_i.get(), out_d.get());
     CUDA_OR_RETURN(cudaGetLastError());

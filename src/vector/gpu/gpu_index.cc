@@ -109,13 +109,17 @@ class CagraIndex final : public OverCallerVectors {
     if (filter == nullptr && nq >= gpu::MinDeviceSearchBatch() && gpu::Available()) {
       auto on_device = device_.Get({{vectors_, n_ * dim_ * sizeof(float)},
                                     {graph_.data(), graph_.size() * sizeof(uint32_t)},
-                                    {entries_.data(), entries_.size() * sizeof(uint32_t)}});
-      const auto* vectors = on_device[0] ? static_cast<const float*>(on_device[0]) : vectors_;
-      const auto* graph = on_device[1] ? static_cast<const uint32_t*>(on_device[1]) : graph_.data();
-      const auto* entries = on_device[2] ? static_cast<const uint32_t*>(on_device[2]) : entries_.data();
-      auto hits = gpu::CagraSearch(spec_.metric, graph, n_, degree_, entries,
-                                   entries_.size(), vectors, dim_, queries, nq, k, sp.itopk,
-                                   sp.search_width, sp.max_iterations, kSearchSeed);
+                                    {entries_.data(), entries_.size() * sizeof(uint32_t)},
+                                    {entry_vectors_.data(), entry_vectors_.size() * sizeof(float)}});
+      auto pick = [&on_device](size_t i, const auto* host) {
+        return on_device[i] ? static_cast<decltype(host)>(on_device[i]) : host;
+      };
+      cagra::GraphView view{.graph = pick(1, graph_.data()), .n = n_, .degree = degree_,
+                            .vectors = pick(0, vectors_), .dim = dim_,
+                            .entries = pick(2, entries_.data()), .num_entries = entries_.size(),
+                            .entry_vectors = pick(3, entry_vectors_.data())};
+      auto hits = gpu::CagraSearch(spec_.metric, view, queries, nq, k, sp.itopk, sp.search_width,
+                                   sp.max_iterations, kSearchSeed);
       if (hits.ok()) return hits;
       LogWarn("GPU_CAGRA: searching on the CPU: " + hits.status().ToString());
     }
@@ -169,7 +173,7 @@ class CagraIndex final : public OverCallerVectors {
   std::vector<uint32_t> entry_graph_;  // cagra::EntryGraph of them (none for a few)
   size_t entry_degree_ = 0;
   std::vector<float> inv_norms_;      // COSINE
-  DeviceCopies device_;           // vectors, graph, entry points
+  DeviceCopies device_;           // vectors, graph, entry points, their rows
 };
 
 // Exact search, on the device when there is one (and no filter: the device path has none).

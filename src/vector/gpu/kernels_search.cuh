@@ -57,8 +57,11 @@ constexpr size_t CagraSearchSharedBytes(size_t dim, size_t m) {
 
 // One block per query. Shared: the query, and m = pow2(itopk + width * degree) (distance, id)
 // pairs: [0, itopk) the sorted list (id's top bit: explored), [itopk, m) this round's candidates.
+// Entry points: num_entries rows for every query (entry_stride 0), or the block's own at
+// entries + blockIdx.x x entry_stride (kNone: none).
 __global__ void CagraSearchKernel(const uint32_t* graph, uint32_t n, int degree,
-                                  const uint32_t* entries, int num_entries, const float* vectors, const float* inv_norms, size_t dim,
+                                  const uint32_t* entries, int num_entries, int entry_stride,
+                                  const float* vectors, const float* inv_norms, size_t dim,
                                   int metric, const float* queries, int itopk, int width,
                                   int max_iterations, int seeds, uint64_t seed, size_t query_base, int m,
                                   uint32_t* visited, size_t visited_words, int k,
@@ -71,6 +74,7 @@ __global__ void CagraSearchKernel(const uint32_t* graph, uint32_t n, int degree,
   __shared__ int parent_count;
   const int q = blockIdx.x;
   uint32_t* seen = visited + static_cast<size_t>(q) * visited_words;
+  const uint32_t* own_entries = entries + static_cast<size_t>(q) * entry_stride;
   for (size_t i = threadIdx.x; i < dim; i += blockDim.x) query[i] = queries[static_cast<size_t>(q) * dim + i];
   for (int t = threadIdx.x; t < m; t += blockDim.x) {
     d[t] = kInf;
@@ -85,7 +89,7 @@ __global__ void CagraSearchKernel(const uint32_t* graph, uint32_t n, int degree,
       const int c = first + t;
       uint32_t row = kNone;
       if (c < num_entries) {
-        row = FirstVisit(seen, entries[c]);
+        if (own_entries[c] != kNone) row = FirstVisit(seen, own_entries[c]);
       } else if (c < num_entries + seeds) {
         const uint64_t r = MixSeed(seed + (query_base + q) * 1000003u + (c - num_entries));
         row = FirstVisit(seen, static_cast<uint32_t>(r % n));
