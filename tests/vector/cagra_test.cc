@@ -3,6 +3,7 @@
 #include "vector/gpu/cagra.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -11,6 +12,7 @@
 
 #include "test_data.h"
 #include "vector/gpu/knn_clustered.h"
+#include "vector/gpu/knn_descent.h"
 #include "vector/internal.h"
 
 namespace skyway::vector::cagra {
@@ -465,9 +467,9 @@ TEST(CagraTest, StreamedBuildEqualsTheInMemoryBuild) {
     ASSERT_TRUE(hits.ok());
     EXPECT_EQ((*hits)[0][0].row, 0);  // itself
   }
-  // Without a limit it is one block, read once; with build_algo IVF too, and then the graph is
-  // BuildIndex's by clusters.
-  for (const char* algo : {"BRUTE_FORCE", "IVF"}) {
+  // Without a limit it is one block, read once; with build_algo IVF or NN_DESCENT too, and then
+  // the graph is BuildIndex's by clusters or by NN-descent.
+  for (const char* algo : {"BRUTE_FORCE", "IVF", "NN_DESCENT"}) {
     SCOPED_TRACE(algo);
     IndexSpec spec{"GPU_CAGRA", Metric::kL2,
                    {{"intermediate_graph_degree", "32"}, {"graph_degree", "16"}, {"build_algo", algo}}};
@@ -560,14 +562,73 @@ TEST(CagraTest, ClusteredKnnGraphIsCloseToExact) {
   }
 }
 
-// build_algo picks the kNN graph's construction: IVF (clusters; the default for large inputs) or
-// BRUTE_FORCE (exact); both graphs search well, anything else is refused before any work.
+// NN-descent finds nearly all of each row's exact neighbours; every row gets k distinct
+// neighbours other than itself, nearest first; and the graph is the same on any number of threads.
+TEST(CagraTest, NnDescentKnnGraphIsCloseToExact) {
+  struct Case {
+    const char* name;
+    std::vector<float> v;
+    size_t n, dim;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"clustered 6000x32", test_data::ClusteredVectors(6000, 32, 31), 6000, 32});
+  auto fm = test_data::ReadFashionMnist("train-images-idx3-ubyte.gz", 4000);
+  if (!fm.empty()) cases.push_back({"Fashion-MNIST 4000", std::move(fm), 4000, 784});
+  constexpr size_t k = 32;
+  for (const auto& c : cases) {
+    for (Metric m : {Metric::kL2, Metric::kCosine, Metric::kIP}) {
+      if (c.dim > 100 && m != Metric::kL2) continue;  // the exact reference is slow
+      SCOPED_TRACE(std::string(c.name) + " " + MetricName(m));
+      internal::DescentStats stats;
+      const auto got = internal::NnDescentKnnGraph(m, c.v.data(), c.n, c.dim, k, {}, &stats);
+      const auto want = ExactKnnGraph(m, c.v.data(), c.n, c.dim, k);
+      const double recall = test_data::KnnRecall(got, want, k);
+      std::printf("%s %s: NN-descent kNN recall %.4f, %d rounds, %.0f distances per row\n", c.name,
+                  MetricName(m), recall, stats.iterations, static_cast<double>(stats.distances) / c.n);
+      // Inner product is no metric: a neighbour's neighbour is a weaker guess.
+      EXPECT_GE(recall, m == Metric::kIP ? 0.85 : 0.97);
+      EXPECT_LT(stats.iterations, internal::DescentParams{}.max_iterations);  // it converged
+      ASSERT_EQ(got.size(), c.n * k);
+      for (size_t x = 0; x < c.n; ++x) {
+        std::set<uint32_t> seen;
+        float last = -1;
+        for (size_t e = 0; e < k; ++e) {
+          const uint32_t y = got[x * k + e];
+          ASSERT_LT(y, c.n);
+          ASSERT_NE(y, x);
+          seen.insert(y);
+          if (m == Metric::kL2) {
+            const float d = internal::L2Sqr(&c.v[x * c.dim], &c.v[y * c.dim], c.dim);
+            ASSERT_GE(d, last) << "row " << x << " is not nearest first";
+            last = d;
+          }
+        }
+        ASSERT_EQ(seen.size(), k) << "row " << x;
+      }
+    }
+  }
+  // One thread or all: the same graph.
+  const auto& c = cases[0];
+  const auto all = internal::NnDescentKnnGraph(Metric::kL2, c.v.data(), c.n, c.dim, k, {}, nullptr);
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const auto one = internal::NnDescentKnnGraph(Metric::kL2, c.v.data(), c.n, c.dim, k, {}, nullptr);
+  omp_set_num_threads(threads);
+  EXPECT_TRUE(all == one) << "the graph depends on the threads (" << threads << " against 1)";
+  internal::DescentParams other_seed;
+  other_seed.seed = 99;
+  EXPECT_FALSE(internal::NnDescentKnnGraph(Metric::kL2, c.v.data(), c.n, c.dim, k, other_seed, nullptr) == all);
+}
+
+// build_algo picks the kNN graph's construction: IVF (clusters; the default for large inputs on
+// a GPU), NN_DESCENT (the default for large inputs on a CPU) or BRUTE_FORCE (exact); all graphs
+// search well, anything else is refused before any work.
 TEST(CagraTest, BuildAlgoParameter) {
   constexpr size_t n = 8000, dim = 32, nq = 100, k = 10;
   auto v = test_data::ClusteredVectors(n, dim, 33);
   auto q = test_data::ClusteredVectors(nq, dim, 34);
   auto exact = ExactSearch(Metric::kL2, v.data(), n, dim, q.data(), nq, k, nullptr);
-  for (const char* algo : {"IVF", "BRUTE_FORCE", "IVF_PQ"}) {
+  for (const char* algo : {"IVF", "BRUTE_FORCE", "IVF_PQ", "NN_DESCENT"}) {
     SCOPED_TRACE(algo);
     IndexSpec spec{"GPU_CAGRA", Metric::kL2,
                    {{"intermediate_graph_degree", "32"}, {"graph_degree", "16"}, {"build_algo", algo}}};

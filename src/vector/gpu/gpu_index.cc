@@ -9,6 +9,7 @@
 #include "vector/gpu/cagra.h"
 #include "vector/gpu/device.h"
 #include "vector/gpu/knn_clustered.h"
+#include "vector/gpu/knn_descent.h"
 #include "vector/gpu/knn_stream.h"
 #include "vector/internal.h"
 
@@ -226,29 +227,29 @@ Result<Degrees> DegreesOf(const Params& params) {
   return Degrees{static_cast<size_t>(intermediate), static_cast<size_t>(graph)};
 }
 
-// How the kNN graph is found: exactly (every pair), or by clusters (knn_clustered.h; Milvus's
-// IVF_PQ and NN_DESCENT names mean this here). Default: exact while n^2 x dim stays under a
-// budget (on a GPU about 1M x 128, some seconds of GEMM on an H100; on a CPU 6000 x 784), by
-// clusters beyond. The clustered graph is a little worse (synthetic 50k x 128, 500 clusters:
-// kNN recall 0.954; search recall@10 at itopk 16 0.982 against the exact graph's 0.996, with
-// entry points), and on data of well-separated clusters hardly cheaper (its rows probe clusters
-// all about as far: 182 s against 194 s on 2 cores), so it is not the default where the exact
-// one is affordable.
+// How the kNN graph is found: exactly (every pair), by clusters (knn_clustered.h; Milvus's
+// IVF_PQ name means this here) or by NN-descent (knn_descent.h, on the CPU only: on a GPU the
+// clustered graph stands in for it). Default: exact while n^2 x dim stays under a budget (on a
+// GPU about 1M x 128, some seconds of GEMM on an H100; on a CPU 6000 x 784); beyond it, by
+// clusters on a GPU and by NN-descent on a CPU. On the CPU NN-descent is the cheaper: synthetic
+// 100k x 128, k 64, 2 cores: 38 s for kNN recall 0.998, against 173 s for the exact graph; the
+// clustered one computes about half of n^2 distances there (its rows' probes span half the rows).
 constexpr double kExactBudgetGpu = 2e14, kExactBudgetCpu = 3.2e10;
-enum class KnnAlgo { kExact, kClustered };
+enum class KnnAlgo { kExact, kClustered, kDescent };
 
 Result<KnnAlgo> KnnAlgoOf(const Params& params, size_t n, size_t dim, bool device) {
+  const KnnAlgo approximate = device ? KnnAlgo::kClustered : KnnAlgo::kDescent;
   auto it = params.find("build_algo");
   if (it == params.end() || it->second.empty()) {
     const double work = static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(dim);
-    return work <= (device ? kExactBudgetGpu : kExactBudgetCpu) ? KnnAlgo::kExact : KnnAlgo::kClustered;
+    return work <= (device ? kExactBudgetGpu : kExactBudgetCpu) ? KnnAlgo::kExact : approximate;
   }
   if (EqualsIgnoreCase(it->second, "BRUTE_FORCE")) return KnnAlgo::kExact;
-  if (EqualsIgnoreCase(it->second, "IVF") || EqualsIgnoreCase(it->second, "IVF_PQ") ||
-      EqualsIgnoreCase(it->second, "NN_DESCENT")) {
+  if (EqualsIgnoreCase(it->second, "IVF") || EqualsIgnoreCase(it->second, "IVF_PQ")) {
     return KnnAlgo::kClustered;
   }
-  return Status::Invalid("build_algo must be IVF (IVF_PQ, NN_DESCENT) or BRUTE_FORCE, not '" +
+  if (EqualsIgnoreCase(it->second, "NN_DESCENT")) return approximate;
+  return Status::Invalid("build_algo must be IVF (IVF_PQ), NN_DESCENT or BRUTE_FORCE, not '" +
                          it->second + "'");
 }
 
@@ -296,6 +297,7 @@ Result<std::vector<uint32_t>> KnnOf(const IndexSpec& spec, KnnAlgo algo, const f
                                     size_t n, size_t dim, size_t k, bool device) {
   if (!device) {
     if (algo == KnnAlgo::kClustered) return ClusteredKnnGraph(spec.metric, vectors, n, dim, k, {}, false, nullptr);
+    if (algo == KnnAlgo::kDescent) return NnDescentKnnGraph(spec.metric, vectors, n, dim, k, {}, nullptr);
     return cagra::ExactKnnGraph(spec.metric, vectors, n, dim, k);
   }
   auto knn = algo == KnnAlgo::kClustered
@@ -347,8 +349,9 @@ Result<std::unique_ptr<Index>> BuildCagraIndexStreamed(const IndexSpec& spec, si
                      PlanBlockRows(n, dim, d.intermediate, BuildMemoryLimit(options), options.device));
     std::vector<uint32_t> knn;
     EntrySampler sampler(n, dim);
-    if (block_rows >= n && algo == KnnAlgo::kClustered) {
-      // It fits at once: all rows in one buffer, then the in-memory build by clusters.
+    if (block_rows >= n && algo != KnnAlgo::kExact) {
+      // It fits at once: all rows in one buffer, then the in-memory build by clusters or by
+      // NN-descent (only on the CPU: host memory).
       ASSIGN_OR_RETURN(float* rows, source.Buffer(n * dim * sizeof(float), options.device));
       RETURN_IF_ERROR(source.Read(0, n, rows));
       *stats = {n, 1, 1, uint64_t{n} * dim * sizeof(float), false};
