@@ -139,7 +139,7 @@ std::vector<uint32_t> NnDescentKnnGraph(Metric metric, const float* vectors, siz
   };
   const int64_t rows = static_cast<int64_t>(n);
   Lists lists(n, k);
-  std::atomic<uint64_t> distances{0};
+  uint64_t distances = 0;
 #pragma omp parallel
   {
     std::vector<uint32_t> cand(k);
@@ -259,7 +259,7 @@ std::vector<uint32_t> NnDescentKnnGraph(Metric metric, const float* vectors, siz
   }
   if (stats != nullptr) {
     stats->iterations = iteration;
-    stats->distances = distances.load();
+    stats->distances = distances;
     stats->last_updates = updates;
   }
   return graph;
