@@ -76,13 +76,6 @@ Status ReadExactly(gzFile file, const std::string& path, void* dst, size_t n) {
   return Status::Ok();
 }
 
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
 // The mixture: centres, per-cluster bases (dim x kRank) and scales, cumulative weights.
 struct Mixture {
   size_t dim = 0;

@@ -163,6 +163,14 @@ std::string Base64Encode(std::string_view raw);
 std::optional<std::string> Base64Decode(std::string_view text);
 // Cryptographically random bytes from the OS.
 std::string RandomBytes(size_t n);
+// splitmix64's output function: a well-mixed 64-bit value of x, for fixed-seed streams (the
+// generator's i-th value is SplitMix64(seed + i x 0x9E3779B97F4A7C15)). Not for secrets.
+inline uint64_t SplitMix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
 
 // ---- Files --------------------------------------------------------------------------------
 

@@ -58,11 +58,10 @@ VisitedPool& Pool() {
   return *pool;
 }
 
-uint64_t SplitMix(uint64_t* state) {
-  uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
+uint64_t SplitMix(uint64_t* state) {  // splitmix64's generator
+  const uint64_t x = *state;
+  *state += 0x9E3779B97F4A7C15ULL;
+  return SplitMix64(x);
 }
 
 // Smaller is closer; see SearchParams for the COSINE convention.

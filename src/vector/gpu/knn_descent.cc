@@ -16,13 +16,6 @@
 namespace skyway::vector::internal {
 namespace {
 
-uint64_t Mix(uint64_t x) {  // splitmix64's finaliser
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
 class Lists {
  public:
   Lists(size_t n, size_t k)
@@ -146,7 +139,7 @@ std::vector<uint32_t> NnDescentKnnGraph(Metric metric, const float* vectors, siz
     std::vector<float> d(k);
 #pragma omp for schedule(static)
     for (int64_t v = 0; v < rows; ++v) {
-      std::mt19937_64 rng(Mix(params.seed ^ static_cast<uint64_t>(v)));
+      std::mt19937_64 rng(SplitMix64(params.seed ^ static_cast<uint64_t>(v)));
       for (size_t i = 0; i < k; ++i) {  // k distinct random rows, not v (k < n)
         uint32_t r;
         do {
@@ -165,7 +158,7 @@ std::vector<uint32_t> NnDescentKnnGraph(Metric metric, const float* vectors, siz
   uint64_t updates = 0;
   const uint64_t enough = static_cast<uint64_t>(params.delta * static_cast<double>(n * k));
   while (iteration < params.max_iterations) {
-    const uint64_t round_seed = Mix(params.seed + 0x1000 + static_cast<uint64_t>(iteration));
+    const uint64_t round_seed = SplitMix64(params.seed + 0x1000 + static_cast<uint64_t>(iteration));
     // Each row's sample of its new entries (they become old) and of its old ones.
     fresh_out.Clear();
     old_out.Clear();
@@ -173,9 +166,9 @@ std::vector<uint32_t> NnDescentKnnGraph(Metric metric, const float* vectors, siz
     for (int64_t v = 0; v < rows; ++v) {
       uint8_t* f = lists.fresh(v);
       const uint32_t* id = lists.ids(v);
-      uint64_t draw = Mix(round_seed ^ static_cast<uint64_t>(v));
+      uint64_t draw = SplitMix64(round_seed ^ static_cast<uint64_t>(v));
       for (size_t i = 0; i < k; ++i) {
-        draw = Mix(draw);
+        draw = SplitMix64(draw);
         if (f[i]) {
           fresh_out.Add(v, static_cast<uint32_t>(i), draw);
         } else {
@@ -193,13 +186,13 @@ std::vector<uint32_t> NnDescentKnnGraph(Metric metric, const float* vectors, siz
     fresh_in.Clear();
     old_in.Clear();
     for (size_t v = 0; v < n; ++v) {
-      uint64_t draw = Mix(round_seed ^ (static_cast<uint64_t>(v) << 20) ^ 0xABCDEF);
+      uint64_t draw = SplitMix64(round_seed ^ (static_cast<uint64_t>(v) << 20) ^ 0xABCDEF);
       for (const uint32_t* u = fresh_out.begin(v); u != fresh_out.end(v); ++u) {
-        draw = Mix(draw);
+        draw = SplitMix64(draw);
         fresh_in.Add(*u, static_cast<uint32_t>(v), draw);
       }
       for (const uint32_t* u = old_out.begin(v); u != old_out.end(v); ++u) {
-        draw = Mix(draw);
+        draw = SplitMix64(draw);
         old_in.Add(*u, static_cast<uint32_t>(v), draw);
       }
     }
