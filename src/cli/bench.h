@@ -205,6 +205,9 @@ struct IndexRow {
   uint64_t index_bytes = 0;
   bool load_went_direct = false, store_went_direct = false;
   std::vector<SearchPoint> search;
+  // GPU_CAGRA: every query in one call (on the GPU when there is one, else on all cores).
+  std::vector<SearchPoint> batch_search;
+  std::string batch_on;  // "GPU present", "no GPU: all cores"
 
   const char* transport() const { return direct ? "direct" : "http"; }
   double total_s() const {

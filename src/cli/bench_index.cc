@@ -70,8 +70,9 @@ void Usage() {
       "  --hnsw-ef LIST         HNSW search ef values (default 16,32,64,128)\n"
       "  --nprobe LIST          IVF search nprobe values (default 4,16,64)\n"
       "  --itopk LIST           GPU_CAGRA search itopk_size values (default 16,32,64,128,256)\n"
-      "  --build-algo NAME      GPU_CAGRA's kNN graph: IVF (by clusters) or BRUTE_FORCE (exact);\n"
-      "                         default: exact while small enough (FM on a GPU), else IVF\n"
+      "  --build-algo NAME      GPU_CAGRA's kNN graph: IVF (by clusters), NN_DESCENT (on a CPU)\n"
+      "                         or BRUTE_FORCE (exact); default: exact while small enough (FM on\n"
+      "                         a GPU), else IVF on a GPU and NN_DESCENT on a CPU\n"
       "  --load-repeat N        GETs of the vectors per transport; the best counts (default 3)\n"
       "  --search-repeat N      passes over the queries per setting, the best counts; FLAT 1\n"
       "                         (default 3; hnswlib's passes alternate with HNSW's)\n"
@@ -465,12 +466,26 @@ void SearchBesideHnswlib(Context& c, const Dataset& d, const GroundTruth& truth,
                                      raw, c.o.ef, c.o.search_repeat, &g_interrupted, &points, &theirs);
   c.log.End(st.ok() ? dataset::Summary(points) : "FAILED: " + st.ToString());
   if (st.ok()) fprintf(stderr, "  hnswlib: %s\n", dataset::Summary(theirs).c_str());
-  for (auto& row : *rows) {
-    row.search = points;
-    if (!st.ok() && row.error.empty()) row.error = "search: " + st.ToString();
-  }
   for (auto& b : c.report->baselines) {
     if (b.dataset == d.name && st.ok()) b.beside_cagra = theirs;
+  }
+  // The batch search, what a GPU is for: all the queries in one call.
+  std::vector<SearchPoint> batch;
+  // (The index sends a large enough batch to the GPU when there is one, else to all cores.)
+  const std::string on = vector::GpuDevice().empty() ? "no GPU: all cores" : "GPU present";
+  if (st.ok() && !g_interrupted) {
+    c.log.Begin("[" + d.name + "] search GPU_CAGRA, " + std::to_string(d.num_queries) +
+                " queries per call (" + on + ")");
+    st = dataset::MeasureBatch(truth, d, index, kK,
+                               dataset::SearchSettings("GPU_CAGRA", c.o.ef, c.o.nprobe, c.o.itopk),
+                               c.o.search_repeat, &g_interrupted, &batch);
+    c.log.End(st.ok() ? dataset::Summary(batch) : "FAILED: " + st.ToString());
+  }
+  for (auto& row : *rows) {
+    row.search = points;
+    row.batch_search = batch;
+    row.batch_on = on;
+    if (!st.ok() && row.error.empty()) row.error = "search: " + st.ToString();
   }
 }
 

@@ -216,6 +216,10 @@ void PrintIndexTable(const IndexReport& report, FILE* out) {
       }
       fprintf(out, "\n");
     }
+    if (!row.batch_search.empty()) {
+      fprintf(out, "%s %s, all queries in one call (%s): %s\n", row.dataset.c_str(),
+              row.index_type.c_str(), row.batch_on.c_str(), dataset::Summary(row.batch_search).c_str());
+    }
   }
   for (const auto& l : report.loads) {
     fprintf(out, "%s load %s (%s MB): %s\n", l.dataset.c_str(), Transport(l.direct).c_str(),
@@ -277,7 +281,9 @@ Json RowJson(const IndexRow& r) {
           {"index_bytes", r.index_bytes},
           {"load_transport", r.load_s >= 0 ? Transport(r.load_went_direct) : ""},
           {"store_transport", r.store_s >= 0 ? Transport(r.store_went_direct) : ""},
-          {"search", PointsJson(r.search)}};
+          {"search", PointsJson(r.search)},
+          {"search_batch", PointsJson(r.batch_search)},
+          {"search_batch_on", r.batch_on}};
 }
 
 }  // namespace

@@ -319,10 +319,14 @@ struct OneOmpThread {
   ~OneOmpThread() { omp_set_num_threads(before); }
 };
 
-SearchOne SearchOf(const vector::Index& index, size_t k, const Setting& setting) {
+vector::Params ParamsOf(const Setting& setting) {
   vector::Params params;
   if (!setting.first.empty()) params[setting.first] = std::to_string(setting.second);
-  return [&index, k, params](const float* query, std::vector<int64_t>* rows) -> Status {
+  return params;
+}
+
+SearchOne SearchOf(const vector::Index& index, size_t k, const Setting& setting) {
+  return [&index, k, params = ParamsOf(setting)](const float* query, std::vector<int64_t>* rows) -> Status {
     ASSIGN_OR_RETURN(auto hits, index.Search(query, 1, k, params, nullptr));
     rows->clear();
     for (const auto& hit : hits.at(0)) rows->push_back(hit.row);
@@ -394,6 +398,32 @@ Status MeasureBeside(const GroundTruth& truth, const Dataset& d, const vector::I
   }
   *points = std::move(ours);
   *raw_points = std::move(theirs);
+  return Status::Ok();
+}
+
+Status MeasureBatch(const GroundTruth& truth, const Dataset& d, const vector::Index& index,
+                    size_t k, const std::vector<Setting>& settings, int passes,
+                    const std::atomic<bool>* stop, std::vector<SearchPoint>* points) {
+  for (const auto& setting : settings) {
+    const vector::Params params = ParamsOf(setting);
+    SearchPoint point{setting.first, setting.second, -1, -1};
+    for (int pass = 0; pass < passes; pass++) {
+      if (stop && *stop) return Status::Aborted("interrupted");
+      const auto t0 = std::chrono::steady_clock::now();
+      ASSIGN_OR_RETURN(auto hits, index.Search(d.queries.data(), d.num_queries, k, params, nullptr));
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      point.qps = std::max(point.qps, static_cast<double>(d.num_queries) / std::max(1e-9, seconds));
+      double recall = 0;
+      std::vector<int64_t> rows;
+      for (size_t q = 0; q < d.num_queries; q++) {
+        rows.clear();
+        for (const auto& hit : hits.at(q)) rows.push_back(hit.row);
+        recall += Recall(truth, d, q, rows);
+      }
+      point.recall = recall / static_cast<double>(std::max<size_t>(1, d.num_queries));
+    }
+    points->push_back(point);
+  }
   return Status::Ok();
 }
 

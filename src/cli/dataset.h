@@ -137,6 +137,13 @@ Status MeasureBeside(const GroundTruth& truth, const Dataset& d, const vector::I
                      const std::vector<int>& raw_efs, int passes, const std::atomic<bool>* stop,
                      std::vector<SearchPoint>* points, std::vector<SearchPoint>* raw_points);
 
+// Measures index at each setting with all the queries in one call (the index's batch search: on
+// a GPU when it has one, else on all cores), the best QPS of `passes` (the first pays for any
+// device copy the index keeps). Errors: as MeasureIndex.
+Status MeasureBatch(const GroundTruth& truth, const Dataset& d, const vector::Index& index,
+                    size_t k, const std::vector<Setting>& settings, int passes,
+                    const std::atomic<bool>* stop, std::vector<SearchPoint>* points);
+
 // hnswlib::HierarchicalNSW (L2) used directly: the yardstick for the HNSW index.
 class HnswlibIndex {
  public:

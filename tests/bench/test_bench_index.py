@@ -78,6 +78,31 @@ def test_bench_index_synthetic(tmp_path):
     assert list(scratch.iterdir()) == []
 
 
+def test_bench_index_gpu_cagra_beside_hnswlib(tmp_path):
+    # --device gpu with or without a GPU: GPU_CAGRA (built on the CPU here) searched one query per
+    # call in turn with hnswlib, and with all the queries in one call.
+    proc, _ = run_bench(tmp_path, "index", "--device", "gpu", "--dataset", "synthetic",
+                        "--synthetic-rows", "3000", "--queries", "60", "--itopk", "10,32",
+                        "--hnsw-ef", "16,32", "--load-repeat", "1", "--search-repeat", "1",
+                        "--out", "result.json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads((tmp_path / "result.json").read_text())
+    rows = check_report(report, "synthetic", ["HNSW", "GPU_CAGRA"])
+    cagra = rows[("GPU_CAGRA", "http")]
+    assert [p["value"] for p in cagra["search"]] == [10, 32]
+    assert [p["value"] for p in cagra["search_batch"]] == [10, 32]
+    for point in cagra["search_batch"]:
+        assert 0.9 <= point["recall_at_10"] <= 1.0 and point["qps"] > 0, point
+    if not report["gpu_device"]:
+        # The batch is searched on the CPU's cores by the same code: the same answers.
+        assert cagra["search_batch_on"] == "no GPU: all cores"
+        assert ([p["recall_at_10"] for p in cagra["search_batch"]] ==
+                [p["recall_at_10"] for p in cagra["search"]])
+    [baseline] = report["baselines"]
+    assert [p["value"] for p in baseline["search_beside_cagra"]] == [16, 32]
+    assert "all queries in one call" in proc.stdout
+
+
 def write_idx(path, images):
     rows, height, width = len(images), 4, 4
     data = struct.pack(">IIII", 0x803, rows, height, width) + b"".join(images)
