@@ -207,7 +207,7 @@ struct IndexRow {
   std::vector<SearchPoint> search;
   // GPU_CAGRA: every query in one call (on the GPU when there is one, else on all cores).
   std::vector<SearchPoint> batch_search;
-  std::string batch_on;  // "GPU present", "no GPU: all cores"
+  std::string batch_on;  // "GPU", "CPU, all cores"
 
   const char* transport() const { return direct ? "direct" : "http"; }
   double total_s() const {

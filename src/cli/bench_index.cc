@@ -469,23 +469,26 @@ void SearchBesideHnswlib(Context& c, const Dataset& d, const GroundTruth& truth,
   for (auto& b : c.report->baselines) {
     if (b.dataset == d.name && st.ok()) b.beside_cagra = theirs;
   }
-  // The batch search, what a GPU is for: all the queries in one call.
+  // The batch search, what a GPU is for: all the queries in one call, on the device when it is
+  // large enough (a search the device refuses falls back to the CPU with a warning in the log).
   std::vector<SearchPoint> batch;
-  // (The index sends a large enough batch to the GPU when there is one, else to all cores.)
-  const std::string on = vector::GpuDevice().empty() ? "no GPU: all cores" : "GPU present";
+  const size_t device_batch = vector::GpuSearchBatch();
+  const std::string on = device_batch > 0 && d.num_queries >= device_batch ? "GPU" : "CPU, all cores";
+  Status batch_st = Status::Ok();
   if (st.ok() && !g_interrupted) {
     c.log.Begin("[" + d.name + "] search GPU_CAGRA, " + std::to_string(d.num_queries) +
                 " queries per call (" + on + ")");
-    st = dataset::MeasureBatch(truth, d, index, kK,
-                               dataset::SearchSettings("GPU_CAGRA", c.o.ef, c.o.nprobe, c.o.itopk),
-                               c.o.search_repeat, &g_interrupted, &batch);
-    c.log.End(st.ok() ? dataset::Summary(batch) : "FAILED: " + st.ToString());
+    batch_st = dataset::MeasureBatch(truth, d, index, kK,
+                                     dataset::SearchSettings("GPU_CAGRA", c.o.ef, c.o.nprobe, c.o.itopk),
+                                     c.o.search_repeat, &g_interrupted, &batch);
+    c.log.End(batch_st.ok() ? dataset::Summary(batch) : "FAILED: " + batch_st.ToString());
   }
   for (auto& row : *rows) {
     row.search = points;
     row.batch_search = batch;
     row.batch_on = on;
     if (!st.ok() && row.error.empty()) row.error = "search: " + st.ToString();
+    if (!batch_st.ok() && row.error.empty()) row.error = "batch search: " + batch_st.ToString();
   }
 }
 

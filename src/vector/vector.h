@@ -44,6 +44,9 @@ struct IndexSpec {
 // The CUDA device GPU_CAGRA and GPU_BRUTE_FORCE build on ("NVIDIA H100 ..., sm_90"), or empty
 // when they build on the CPU (no device, or a build without CUDA). Same graph either way.
 std::string GpuDevice();
+// The fewest queries of one unfiltered Search call that a GPU index sends to the device (fewer
+// are searched on the CPU); 0 without a device.
+size_t GpuSearchBatch();
 
 // GPU memory for a build fed straight from the store: the caller GETs a segment's vectors into
 // it through the direct path (client::Client::RegisterDevice) and hands data() to BuildIndex of a

@@ -95,7 +95,7 @@ def test_bench_index_gpu_cagra_beside_hnswlib(tmp_path):
         assert 0.9 <= point["recall_at_10"] <= 1.0 and point["qps"] > 0, point
     if not report["gpu_device"]:
         # The batch is searched on the CPU's cores by the same code: the same answers.
-        assert cagra["search_batch_on"] == "no GPU: all cores"
+        assert cagra["search_batch_on"] == "CPU, all cores"
         assert ([p["recall_at_10"] for p in cagra["search_batch"]] ==
                 [p["recall_at_10"] for p in cagra["search"]])
     [baseline] = report["baselines"]

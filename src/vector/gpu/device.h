@@ -99,8 +99,8 @@ Result<std::vector<std::vector<Hit>>> BruteForce(Metric metric, const float* vec
 // the CPU search's, but the random rows are drawn from a different stream. Entry points that take
 // more than one round of candidates to score (m - itopk of them, m = pow2(itopk + search_width x
 // degree)) are not all scored: with entry_vectors, each query starts from that many of its
-// nearest entries, chosen by one BruteForce over the entries' rows (where the CPU search walks
-// the entry graph). Errors as KnnGraph; kInvalidArgument for dim > 4096 or itopk > 512.
+// nearest entries (at most kMaxDeviceTopK), chosen by one BruteForce over the entries' rows
+// (where the CPU search walks the entry graph). Errors as KnnGraph; kInvalidArgument for dim > 4096 or itopk > 512.
 Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const cagra::GraphView& graph,
                                                   const float* queries, size_t nq, size_t k,
                                                   size_t itopk, size_t search_width,

@@ -266,7 +266,8 @@ Result<Degrees> BuildDegrees(const IndexSpec& spec, size_t n) {
 Result<std::vector<uint32_t>> GraphFromKnn(const std::vector<uint32_t>& knn, size_t n, Degrees d,
                                            bool device, bool* pruned_on_device) {
   // A row short of neighbours (kNone) means distances that compare with nothing: NaN, from rows
-  // BuildIndex could not check (device memory, streamed blocks).
+  // BuildIndex could not check (device memory, streamed blocks). (NN-descent refuses such rows
+  // itself.)
   for (size_t i = 0; i < knn.size(); ++i) {
     if (knn[i] >= n) {
       return Status::Invalid("GPU_CAGRA: row " + std::to_string(i / d.intermediate) +
@@ -293,7 +294,8 @@ Status ValidateCagraParams(const Params& params) {
   return DegreesOf(params).status();
 }
 
-// The kNN graph of an in-memory build: by clusters or exact, on the GPU when there is one.
+// The kNN graph of an in-memory build: exact or by clusters, on the GPU when there is one, or by
+// NN-descent (on the CPU only).
 Result<std::vector<uint32_t>> KnnOf(const IndexSpec& spec, KnnAlgo algo, const float* vectors,
                                     size_t n, size_t dim, size_t k, bool device) {
   if (!device) {
@@ -428,6 +430,7 @@ Result<std::unique_ptr<Index>> MakeGpuBruteForceIndex(const IndexSpec& spec, con
 
 namespace skyway::vector {
 std::string GpuDevice() { return gpu::Available() ? gpu::Describe() : ""; }
+size_t GpuSearchBatch() { return gpu::Available() ? gpu::MinDeviceSearchBatch() : 0; }
 Result<std::unique_ptr<DeviceVectors>> AllocateDeviceVectors(size_t bytes) {
   return gpu::AllocateVectors(bytes);
 }

@@ -8,9 +8,9 @@
 #include <cmath>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <span>
 
+#include "vector/gpu/cagra.h"
 #include "vector/internal.h"
 
 namespace skyway::vector::internal {
@@ -112,16 +112,27 @@ struct Candidates {
 
 }  // namespace
 
-std::vector<uint32_t> NnDescentKnnGraph(Metric metric, const float* vectors, size_t n, size_t dim,
-                                        size_t k, const DescentParams& params, DescentStats* stats) {
+Result<std::vector<uint32_t>> NnDescentKnnGraph(Metric metric, const float* vectors, size_t n,
+                                                size_t dim, size_t k, const DescentParams& params,
+                                                DescentStats* stats) {
+  for (size_t i = 0; i < n * dim; ++i) {
+    if (!std::isfinite(vectors[i])) {
+      return Status::Invalid("row " + std::to_string(i / dim) +
+                             " has a component that is not finite (NaN or infinite)");
+    }
+  }
+  if (n <= 4 * k) {
+    if (stats != nullptr) *stats = {0, static_cast<uint64_t>(n) * n, 0};
+    return cagra::ExactKnnGraph(metric, vectors, n, dim, k);
+  }
   const size_t cap = params.candidates > 0 ? params.candidates : std::min<size_t>(k, 32);
   std::vector<float> inv;
   if (metric == Metric::kCosine) {
     inv.resize(n);
     for (size_t i = 0; i < n; ++i) inv[i] = InverseNorm(vectors + i * dim, dim);
   }
-  // Smaller is nearer; NaN never enters a list. (a, b) and (b, a) give the same bits: cosine's
-  // products are taken in one order.
+  // Smaller is nearer. (a, b) and (b, a) give the same bits: cosine's products are taken in one
+  // order.
   auto distance = [&](uint32_t a, uint32_t b) -> float {
     if (a > b) std::swap(a, b);
     const float* x = vectors + static_cast<size_t>(a) * dim;
@@ -139,15 +150,16 @@ std::vector<uint32_t> NnDescentKnnGraph(Metric metric, const float* vectors, siz
     std::vector<float> d(k);
 #pragma omp for schedule(static)
     for (int64_t v = 0; v < rows; ++v) {
-      std::mt19937_64 rng(SplitMix64(params.seed ^ static_cast<uint64_t>(v)));
-      for (size_t i = 0; i < k; ++i) {  // k distinct random rows, not v (k < n)
+      uint64_t draw = SplitMix64(params.seed ^ static_cast<uint64_t>(v));
+      for (size_t i = 0; i < k; ++i) {  // k distinct random rows, not v (4k < n: few redraws)
         uint32_t r;
         do {
-          r = static_cast<uint32_t>(rng() % n);
+          draw = SplitMix64(draw);
+          r = static_cast<uint32_t>(draw % n);
         } while (r == v || std::find(cand.begin(), cand.begin() + i, r) != cand.begin() + i);
         cand[i] = r;
         d[i] = distance(static_cast<uint32_t>(v), r);
-        if (std::isnan(d[i])) d[i] = INFINITY;
+        if (std::isnan(d[i])) d[i] = INFINITY;  // finite rows, an overflowing product
       }
       lists.Start(static_cast<size_t>(v), cand.data(), d.data());
     }
