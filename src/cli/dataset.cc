@@ -295,6 +295,22 @@ double Recall(const GroundTruth& truth, const Dataset& d, size_t q,
   return static_cast<double>(counted.size()) / static_cast<double>(truth.k);
 }
 
+namespace {
+
+// Mean recall@k of found[q] over the queries.
+double MeanRecall(const GroundTruth& truth, const Dataset& d,
+                  const std::vector<std::vector<int64_t>>& found) {
+  double sum = 0;
+  for (size_t q = 0; q < d.num_queries; q++) sum += Recall(truth, d, q, found[q]);
+  return sum / static_cast<double>(std::max<size_t>(1, d.num_queries));
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
 Result<Measured> MeasureSearch(const GroundTruth& truth, const Dataset& d,
                                const SearchOne& search) {
   std::vector<std::vector<int64_t>> found(d.num_queries);
@@ -302,11 +318,9 @@ Result<Measured> MeasureSearch(const GroundTruth& truth, const Dataset& d,
   for (size_t q = 0; q < d.num_queries; q++) {
     RETURN_IF_ERROR(search(&d.queries[q * d.dim], &found[q]));
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   Measured m;
-  m.qps = static_cast<double>(d.num_queries) / std::max(1e-9, seconds);
-  for (size_t q = 0; q < d.num_queries; q++) m.recall += Recall(truth, d, q, found[q]);
-  m.recall /= static_cast<double>(std::max<size_t>(1, d.num_queries));
+  m.qps = static_cast<double>(d.num_queries) / std::max(1e-9, SecondsSince(t0));
+  m.recall = MeanRecall(truth, d, found);
   return m;
 }
 
@@ -411,16 +425,13 @@ Status MeasureBatch(const GroundTruth& truth, const Dataset& d, const vector::In
       if (stop && *stop) return Status::Aborted("interrupted");
       const auto t0 = std::chrono::steady_clock::now();
       ASSIGN_OR_RETURN(auto hits, index.Search(d.queries.data(), d.num_queries, k, params, nullptr));
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double seconds = SecondsSince(t0);
       point.qps = std::max(point.qps, static_cast<double>(d.num_queries) / std::max(1e-9, seconds));
-      double recall = 0;
-      std::vector<int64_t> rows;
+      std::vector<std::vector<int64_t>> found(d.num_queries);
       for (size_t q = 0; q < d.num_queries; q++) {
-        rows.clear();
-        for (const auto& hit : hits.at(q)) rows.push_back(hit.row);
-        recall += Recall(truth, d, q, rows);
+        for (const auto& hit : hits.at(q)) found[q].push_back(hit.row);
       }
-      point.recall = recall / static_cast<double>(std::max<size_t>(1, d.num_queries));
+      point.recall = MeanRecall(truth, d, found);
     }
     points->push_back(point);
   }

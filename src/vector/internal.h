@@ -108,6 +108,14 @@ inline float InnerProduct(const float* a, const float* b, size_t dim) {
   return SumLanes(lanes, sum);
 }
 
+// The metric's distance of row y from x, smaller nearer: L2's square, -ip, or COSINE's -ip x
+// inv_norm (the row's InverseNorm, or the product of both when x is not unit).
+inline float Distance(Metric metric, const float* x, const float* y, float inv_norm, size_t dim) {
+  if (metric == Metric::kL2) return L2Sqr(x, y, dim);
+  const float ip = InnerProduct(x, y, dim);
+  return metric == Metric::kCosine ? -ip * inv_norm : -ip;
+}
+
 // Asks for the cache lines of [p, p + bytes) ahead of their use. The asm is what keeps it: GCC 12
 // (at -O1 and up) finds a helper made only of __builtin_prefetch calls side-effect free and drops
 // every call to it, so the CAGRA search prefetched nothing until this.
@@ -124,6 +132,8 @@ inline void PrefetchLines(const void* p, size_t bytes) {
 
 // 1/|x| (0 for a zero vector): COSINE scores are -ip * InverseNorm of the row, queries unit.
 float InverseNorm(const float* x, size_t dim);
+// InverseNorm of each of n rows.
+std::vector<float> InverseNorms(const float* rows, size_t n, size_t dim);
 // Unit-length copies of n rows (a zero row stays zero).
 std::vector<float> NormalizedCopy(const float* rows, size_t n, size_t dim);
 

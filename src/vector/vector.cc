@@ -43,6 +43,12 @@ float InverseNorm(const float* x, size_t dim) {
   return norm2 > 0 ? 1.0F / std::sqrt(norm2) : 0.0F;
 }
 
+std::vector<float> InverseNorms(const float* rows, size_t n, size_t dim) {
+  std::vector<float> out(n);
+  for (size_t i = 0; i < n; ++i) out[i] = InverseNorm(rows + i * dim, dim);
+  return out;
+}
+
 std::vector<float> NormalizedCopy(const float* rows, size_t n, size_t dim) {
   std::vector<float> out(rows, rows + n * dim);
   for (size_t i = 0; i < n; ++i) {
@@ -153,14 +159,8 @@ void ExactSearchTile(Metric metric, const float* vectors, size_t n, size_t dim,
       const float* q = queries + qi * dim;
       for (size_t i = 0; i < rows.size(); ++i) {
         const float* y = vectors + rows[i] * dim;
-        float d;
-        if (metric == Metric::kL2) {
-          d = internal::L2Sqr(q, y, dim);
-        } else {
-          d = -internal::InnerProduct(q, y, dim);
-          if (metric == Metric::kCosine) d *= inv_norms[i];
-        }
-        tops[qi].Push(d, rows[i]);
+        const float inv = metric == Metric::kCosine ? inv_norms[i] : 1.0f;
+        tops[qi].Push(internal::Distance(metric, q, y, inv, dim), rows[i]);
       }
     }
   }

@@ -64,13 +64,6 @@ uint64_t SplitMix(uint64_t* state) {  // splitmix64's generator
   return SplitMix64(x);
 }
 
-// Smaller is closer; see SearchParams for the COSINE convention.
-float DistanceTo(Metric metric, const float* query, const float* row, float inv_norm, size_t dim) {
-  if (metric == Metric::kL2) return internal::L2Sqr(query, row, dim);
-  const float ip = internal::InnerProduct(query, row, dim);
-  return metric == Metric::kCosine ? -ip * inv_norm : -ip;
-}
-
 struct Entry {
   float distance;
   uint32_t row;
@@ -315,11 +308,11 @@ class Scorer {
  public:
   Scorer(Metric metric, const GraphView& g, const float* query) : metric_(metric), g_(g), query_(query) {}
   float Row(uint32_t row) const {
-    return DistanceTo(metric_, query_, g_.vectors + static_cast<size_t>(row) * g_.dim, InvNorm(row), g_.dim);
+    return internal::Distance(metric_, query_, g_.vectors + static_cast<size_t>(row) * g_.dim, InvNorm(row), g_.dim);
   }
   float Entry(size_t i) const {
     if (g_.entry_vectors == nullptr) return Row(g_.entries[i]);
-    return DistanceTo(metric_, query_, g_.entry_vectors + i * g_.dim, InvNorm(g_.entries[i]), g_.dim);
+    return internal::Distance(metric_, query_, g_.entry_vectors + i * g_.dim, InvNorm(g_.entries[i]), g_.dim);
   }
   // Asks for the first lines of a row ahead of its distance (a row far in memory is a cache
   // miss per line otherwise; the hardware prefetcher takes the lines after).

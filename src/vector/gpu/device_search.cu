@@ -45,15 +45,10 @@ Result<size_t> SearchSharedLimit() {
 }
 
 // Each of nq queries' `per_query` nearest entry points (nq x per_query rows, kNone pads), by
-// one brute-force search over the entries' rows.
+// one brute-force search over the entries' rows; `rows` is g.entries on the host.
 Result<std::vector<uint32_t>> NearestEntries(Metric metric, const cagra::GraphView& g,
+                                             const std::vector<uint32_t>& rows,
                                              const float* queries, size_t nq, size_t per_query) {
-  std::vector<uint32_t> rows(g.num_entries);
-  if (IsDevicePointer(g.entries)) {
-    RETURN_IF_ERROR(Copy(rows.data(), g.entries, rows.size() * sizeof(uint32_t)));
-  } else {
-    rows.assign(g.entries, g.entries + g.num_entries);
-  }
   ASSIGN_OR_RETURN(const auto nearest,
                    BruteForce(metric, g.entry_vectors, g.num_entries, g.dim, queries, nq, per_query));
   std::vector<uint32_t> out(nq * per_query, kNone);
@@ -118,7 +113,14 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const cagra::Gr
     graph_on_device = dev_graph.get();
   }
   const uint32_t* entries_on_device = g.entries;
+  std::vector<uint32_t> entry_rows;  // on the host, for NearestEntries
   if (per_query > 0) {
+    entry_rows.resize(g.num_entries);
+    if (IsDevicePointer(g.entries)) {
+      RETURN_IF_ERROR(Copy(entry_rows.data(), g.entries, entry_rows.size() * sizeof(uint32_t)));
+    } else {
+      entry_rows.assign(g.entries, g.entries + g.num_entries);
+    }
     RETURN_IF_ERROR(dev_entries.Allocate(batch * per_query));
     entries_on_device = dev_entries.get();
   } else if (g.num_entries > 0 && !IsDevicePointer(g.entries)) {
@@ -140,7 +142,7 @@ Result<std::vector<std::vector<Hit>>> CagraSearch(Metric metric, const cagra::Gr
     const size_t count = std::min(batch, nq - q0);
     if (per_query > 0) {
       ASSIGN_OR_RETURN(const std::vector<uint32_t> nearest,
-                       NearestEntries(metric, g, queries + q0 * dim, count, per_query));
+                       NearestEntries(metric, g, entry_rows, queries + q0 * dim, count, per_query));
       CUDA_OR_RETURN(cudaMemcpy(dev_entries.get(), nearest.data(), nearest.size() * sizeof(uint32_t),
                                 cudaMemcpyHostToDevice));
     }

@@ -25,12 +25,6 @@ constexpr uint64_t kSearchSeed = 0x5EED5EED;
 // Ends a serialized graph that carries entry points: no edge equals it (rows are < n <= 2^32-1).
 constexpr uint32_t kEntriesMark = 0xFFFFFFFFu;
 
-std::vector<float> InverseNorms(const float* vectors, size_t n, size_t dim) {
-  std::vector<float> out(n);
-  for (size_t i = 0; i < n; ++i) out[i] = InverseNorm(vectors + i * dim, dim);
-  return out;
-}
-
 // Device copies of an index's host arrays, made on its first device search and kept while it
 // lives, so that later batches copy only their queries. Empty when the device has no room
 // (then every batch copies, as before).

@@ -22,7 +22,6 @@ class Lists {
       : k_(k), ids_(n * k), dists_(n * k), fresh_(n * k), locks_(new std::mutex[n]),
         worst_(new std::atomic<float>[n]) {}
 
-  size_t k() const { return k_; }
   uint32_t* ids(size_t row) { return &ids_[row * k_]; }
   float* dists(size_t row) { return &dists_[row * k_]; }
   uint8_t* fresh(size_t row) { return &fresh_[row * k_]; }
@@ -126,20 +125,15 @@ Result<std::vector<uint32_t>> NnDescentKnnGraph(Metric metric, const float* vect
     return cagra::ExactKnnGraph(metric, vectors, n, dim, k);
   }
   const size_t cap = params.candidates > 0 ? params.candidates : std::min<size_t>(k, 32);
-  std::vector<float> inv;
-  if (metric == Metric::kCosine) {
-    inv.resize(n);
-    for (size_t i = 0; i < n; ++i) inv[i] = InverseNorm(vectors + i * dim, dim);
-  }
+  const std::vector<float> inv =
+      metric == Metric::kCosine ? InverseNorms(vectors, n, dim) : std::vector<float>();
   // Smaller is nearer. (a, b) and (b, a) give the same bits: cosine's products are taken in one
   // order.
   auto distance = [&](uint32_t a, uint32_t b) -> float {
     if (a > b) std::swap(a, b);
     const float* x = vectors + static_cast<size_t>(a) * dim;
     const float* y = vectors + static_cast<size_t>(b) * dim;
-    if (metric == Metric::kL2) return L2Sqr(x, y, dim);
-    const float ip = InnerProduct(x, y, dim);
-    return metric == Metric::kIP ? -ip : -ip * inv[a] * inv[b];
+    return Distance(metric, x, y, metric == Metric::kCosine ? inv[a] * inv[b] : 1.0f, dim);
   };
   const int64_t rows = static_cast<int64_t>(n);
   Lists lists(n, k);
