@@ -361,6 +361,55 @@ TEST(CagraTest, EntryGraphWalkFindsWhatTheScanFinds) {
 }
 
 // 2 sqrt(n) entry points in [64, 2048], no more than the rows, and no more than a 2 MiB scan.
+// The walk over the entry graph must reach an entry that few others link to: 1024 islands in
+// 128-d (centres about 16 apart, rows 0.5 per component around theirs), every fourth island a
+// single row and the others five. Every row is an entry; each query comes from a lone island,
+// whose only row is its nearest. A walk that keeps 16 entries ends among other islands' entries
+// for some of them (as on synthetic 1M x 128, where 7 queries of 500 found nothing).
+TEST(CagraTest, EntryWalkReachesALoneEntry) {
+  constexpr size_t kBlobs = 1024, kPer = 5, kDim = 128, kQueries = 1000;
+  std::mt19937 rng(43);
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<float> centres(kBlobs * kDim);
+  for (float& c : centres) c = normal(rng);
+  std::vector<uint32_t> blob_of;
+  for (size_t b = 0; b < kBlobs; ++b) blob_of.insert(blob_of.end(), b % 4 == 0 ? 1 : kPer, b);
+  const size_t n = blob_of.size();
+  auto around = [&](size_t blob, float* out) {
+    for (size_t j = 0; j < kDim; ++j) out[j] = centres[blob * kDim + j] + 0.5f * normal(rng);
+  };
+  std::vector<float> v(n * kDim), q(kQueries * kDim);
+  for (size_t i = 0; i < n; ++i) around(blob_of[i], &v[i * kDim]);
+  for (size_t i = 0; i < kQueries; ++i) around((4 * i) % kBlobs, &q[i * kDim]);
+  const auto knn = ExactKnnGraph(Metric::kL2, v.data(), n, kDim, 32);
+  const std::vector<uint32_t> graph = OptimizeGraph(knn.data(), n, 32, 16);
+  std::vector<uint32_t> entries(n);
+  for (size_t i = 0; i < n; ++i) entries[i] = static_cast<uint32_t>(i);
+  size_t entry_degree = 0;
+  const std::vector<uint32_t> entry_graph = EntryGraph(Metric::kL2, v.data(), n, kDim, &entry_degree);
+  ASSERT_GT(entry_degree, 0u);
+  const GraphView g{.graph = graph.data(), .n = n, .degree = 16, .vectors = v.data(), .dim = kDim,
+                    .entries = entries.data(), .num_entries = n, .entry_vectors = v.data(),
+                    .entry_graph = entry_graph.data(), .entry_degree = entry_degree};
+  auto missed = [&](size_t entry_list) {
+    SearchParams params;
+    params.itopk = 10;
+    params.best_first = true;
+    params.random_seeds = 1;
+    params.entry_list = entry_list;
+    size_t count = 0;
+    for (size_t i = 0; i < kQueries; ++i) {
+      const std::vector<Hit> hits = Search(Metric::kL2, g, &q[i * kDim], 1, params, nullptr, 7);
+      count += hits.empty() || blob_of[hits[0].row] != (4 * i) % kBlobs;
+    }
+    return count;
+  };
+  const size_t by_default = missed(0), with_16 = missed(16);
+  std::printf("lone islands missed: %zu of %zu (list of 16: %zu)\n", by_default, kQueries, with_16);
+  EXPECT_LE(by_default, 2u);
+  EXPECT_GE(with_16, 10u);  // the case is one a short list fails
+}
+
 TEST(CagraTest, EntryCountFollowsRowsAndDim) {
   EXPECT_EQ(EntryCount(10, 4), 10u);
   EXPECT_EQ(EntryCount(100, 16), 64u);

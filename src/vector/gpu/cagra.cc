@@ -472,7 +472,7 @@ std::vector<Hit> Search(Metric metric, const GraphView& g, const float* query, s
   const size_t seeds = std::min(g.n, params.random_seeds > 0
                                         ? params.random_seeds
                                         : DefaultRandomSeeds(width, g.degree, list_size, g.num_entries));
-  const size_t entry_list = params.entry_list > 0 ? params.entry_list : 16;
+  const size_t entry_list = params.entry_list > 0 ? params.entry_list : kDefaultEntryList;
   if (filter != nullptr || params.best_first) {
     return FilteredSearch(metric, g, scorer, k, list_size, entry_list, seeds, filter, seed);
   }
