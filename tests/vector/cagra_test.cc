@@ -360,7 +360,6 @@ TEST(CagraTest, EntryGraphWalkFindsWhatTheScanFinds) {
   }
 }
 
-// 2 sqrt(n) entry points in [64, 2048], no more than the rows, and no more than a 2 MiB scan.
 // The walk over the entry graph must reach an entry that few others link to: 1024 islands in
 // 128-d (centres about 16 apart, rows 0.5 per component around theirs), every fourth island a
 // single row and the others five. Every row is an entry; each query comes from a lone island,
@@ -410,6 +409,7 @@ TEST(CagraTest, EntryWalkReachesALoneEntry) {
   EXPECT_GE(with_16, 10u);  // the case is one a short list fails
 }
 
+// 2 sqrt(n) entry points in [64, 2048], no more than the rows, and no more than a 2 MiB scan.
 TEST(CagraTest, EntryCountFollowsRowsAndDim) {
   EXPECT_EQ(EntryCount(10, 4), 10u);
   EXPECT_EQ(EntryCount(100, 16), 64u);
